@@ -1,0 +1,289 @@
+//! The composition root: builds the adapters, hands them to the services, and mounts the
+//! routes with their middleware. Nothing else in the workspace names concrete adapters.
+
+use crate::extract_errors;
+use crate::metrics::Metrics;
+use crate::middleware::{
+    cors::cors, observe::observe, rate_limit, security_headers::security_headers,
+};
+use crate::openapi::ApiDoc;
+use crate::routes::{admin, auth, ops};
+use crate::secrets;
+use crate::settings::Settings;
+use crate::state::AppState;
+use actix_governor::Governor;
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::{Condition, from_fn};
+use actix_web::{App, HttpServer, web};
+use chrono::Duration;
+use devforge_domain::SystemClock;
+use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityService};
+use devforge_persistence::{Database, DatabaseKind, SqlIdentityStore};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{AppExt as _, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] devforge_domain::StoreError),
+    /// PostgreSQL has migrations waiting and the operator did not ask to apply them.
+    #[error(
+        "{} migration(s) pending ({}): run `devforge migrate up` (or `cargo xtask migrate up`), \
+         or start with `devforge serve --migrate`",
+        .0.len(), .0.join(", ")
+    )]
+    PendingMigrations(Vec<String>),
+    /// Files in the data directory could not be read or written.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Whether to apply pending migrations at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationPolicy {
+    /// Apply them on SQLite (the embedded default); refuse to start on PostgreSQL.
+    Default,
+    /// Apply them on any database (`devforge serve --migrate`).
+    Apply,
+}
+
+/// Opens the configured database, creating the data directory for a SQLite default.
+///
+/// # Errors
+/// [`StartupError`] when the directory or the database cannot be opened.
+pub async fn open_database(settings: &Settings) -> Result<Database, StartupError> {
+    std::fs::create_dir_all(settings.resolved_data_dir())?;
+    Ok(Database::connect(&settings.resolved_database_url(), settings.db_pool_size).await?)
+}
+
+/// Builds the services over `database`.
+///
+/// # Errors
+/// [`StartupError`] for unusable settings.
+pub async fn build_state(
+    settings: &Settings,
+    database: Database,
+) -> Result<AppState, StartupError> {
+    let secret = secrets::configured_or_persisted(
+        settings.jwt_secret.as_deref(),
+        &settings.resolved_data_dir(),
+        "jwt-secret",
+        "DEVFORGE_JWT_SECRET",
+    )?;
+    let tokens = AccessTokens::new(
+        secret.as_bytes(),
+        Duration::seconds(i64::from(settings.access_token_ttl_secs)),
+    )
+    .map_err(StartupError::Config)?;
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let hasher = BcryptHasher::new(
+        settings.bcrypt_cost,
+        settings.password_hash_concurrency.unwrap_or(cores),
+    )
+    .map_err(|e| StartupError::Config(e.to_string()))?;
+    let config = IdentityConfig {
+        refresh_token_ttl: Duration::days(i64::from(settings.refresh_token_ttl_days)),
+        max_login_failures: settings.login_max_failures.max(1),
+        lockout: Duration::seconds(i64::from(settings.login_lockout_secs)),
+    };
+    let identity = IdentityService::new(
+        SqlIdentityStore::new(database.clone()),
+        hasher,
+        SystemClock,
+        tokens,
+        config,
+    )
+    .await
+    .map_err(|e| StartupError::Config(e.to_string()))?;
+    let metrics = Metrics::new().map_err(|e| StartupError::Config(e.to_string()))?;
+    Ok(AppState {
+        identity: Arc::new(identity),
+        database,
+        metrics: Arc::new(metrics),
+    })
+}
+
+/// Applies pending migrations as the policy allows.
+///
+/// # Errors
+/// [`StartupError::PendingMigrations`] on PostgreSQL without [`MigrationPolicy::Apply`].
+pub async fn prepare_schema(
+    database: &Database,
+    policy: MigrationPolicy,
+) -> Result<(), StartupError> {
+    let pending = database.pending_migrations().await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if policy == MigrationPolicy::Default && database.kind() == DatabaseKind::Postgres {
+        return Err(StartupError::PendingMigrations(pending));
+    }
+    tracing::info!(count = pending.len(), "applying pending migrations");
+    database.migrate_up(None).await?;
+    Ok(())
+}
+
+/// A server accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (useful with port 0).
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops gracefully when the process gets SIGINT or SIGTERM: no new connections,
+    /// in-flight requests finish (up to 30 s).
+    pub fn stop_on_signals(&self) {
+        let handle = self.handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown signal received: finishing in-flight requests");
+            handle.stop(true).await;
+        });
+    }
+
+    /// Stops gracefully and waits.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops.
+    ///
+    /// # Errors
+    /// When the server failed.
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}
+
+/// Opens the database, prepares the schema, builds the services and starts serving.
+///
+/// # Errors
+/// [`StartupError`] when any step fails; nothing is served then.
+pub async fn start(
+    settings: Settings,
+    policy: MigrationPolicy,
+) -> Result<RunningServer, StartupError> {
+    let database = open_database(&settings).await?;
+    prepare_schema(&database, policy).await?;
+    let state = build_state(&settings, database).await?;
+    serve(settings, state)
+}
+
+/// Starts serving `state` with the HTTP settings of `settings`.
+///
+/// # Errors
+/// [`StartupError`] when the address cannot be bound or a limit is invalid.
+pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, StartupError> {
+    let trusted = settings.trusted_proxies.clone();
+    let general = rate_limit::limiter(
+        std::time::Duration::from_secs(1) / settings.rate_limit_per_second.max(1),
+        settings.rate_limit_burst,
+        &trusted,
+        false,
+    )
+    .map_err(StartupError::Config)?;
+    let credentials = rate_limit::limiter(
+        std::time::Duration::from_secs(60) / settings.auth_rate_limit_per_minute.max(1),
+        settings.auth_rate_limit_burst,
+        &trusted,
+        true,
+    )
+    .map_err(StartupError::Config)?;
+    let limited = settings.rate_limit_enabled;
+    let origins = settings.cors_origins.clone();
+    let max_body = settings.max_body_bytes;
+    let data = web::Data::new(state);
+
+    let server = HttpServer::new(move || {
+        let (json, path, query) = extract_errors::configure(max_body);
+        let (app, api) = App::new()
+            .app_data(data.clone())
+            .app_data(json)
+            .app_data(path)
+            .app_data(query)
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .service(ops::live)
+            .service(ops::ready)
+            .service(ops::metrics)
+            .service(
+                scope("/v1")
+                    .wrap(Condition::new(limited, Governor::new(&general)))
+                    .service(
+                        scope("/auth")
+                            .wrap(Condition::new(limited, Governor::new(&credentials)))
+                            .service(auth::register)
+                            .service(auth::login)
+                            .service(auth::refresh)
+                            .service(auth::logout)
+                            .service(auth::me),
+                    )
+                    .service(
+                        scope("/admin")
+                            .service(admin::list_users)
+                            .service(admin::update_user)
+                            .service(admin::stats)
+                            .service(admin::audit),
+                    ),
+            )
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            .default_service(web::to(extract_errors::no_route))
+            .wrap(cors(&origins))
+            .wrap(from_fn(security_headers))
+            .wrap(from_fn(observe))
+    })
+    .disable_signals();
+    let server = match settings.workers {
+        Some(workers) => server.workers(workers.max(1)),
+        None => server,
+    };
+    let server = server.bind(settings.listen)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| StartupError::Config("no address bound".into()))?;
+    let server = server.run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    tracing::info!(%addr, "listening");
+    Ok(RunningServer { addr, handle, task })
+}

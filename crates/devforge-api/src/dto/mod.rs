@@ -1,0 +1,7 @@
+//! The wire format: request and response bodies. Only this crate knows JSON shapes;
+//! services speak domain types, and conversions live beside the DTOs.
+
+pub mod admin;
+pub mod auth;
+pub mod page;
+pub mod role;

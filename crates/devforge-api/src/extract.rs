@@ -1,0 +1,162 @@
+//! Extractors that decide who is calling and what they may do, and validate bodies.
+//!
+//! Authorization is declared in each handler's signature: a handler that takes
+//! [`Authenticated`] needs any account, [`Staff`] a support or admin account, [`Admin`] an
+//! admin. Roles are read from the database on every request (through
+//! [`devforge_identity::IdentityService::authenticate`]), never from client input.
+
+use crate::error::{ApiError, FieldError};
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use devforge_domain::Role;
+use devforge_identity::Principal;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+/// Any logged-in, enabled account.
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated(pub Principal);
+
+/// A support or admin account.
+#[derive(Debug, Clone, Copy)]
+pub struct Staff(pub Principal);
+
+/// An admin account.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(pub Principal);
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(&MissingState))?;
+    let Some(token) = bearer_token(&req) else {
+        tracing::info!("authentication failed: no bearer token");
+        return Err(ApiError::unauthenticated());
+    };
+    state.identity.authenticate(&token).await.map_err(|err| {
+        tracing::info!(reason = %err, "authentication failed");
+        ApiError::from(err)
+    })
+}
+
+async fn require(req: HttpRequest, allowed: fn(Role) -> bool) -> Result<Principal, ApiError> {
+    let principal = authenticate(req).await?;
+    if allowed(principal.role) {
+        Ok(principal)
+    } else {
+        tracing::warn!(user_id = %principal.user_id, role = %principal.role, "authorization failed");
+        Err(ApiError::forbidden())
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(req).await.map(Self) })
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { require(req, Role::is_staff).await.map(Self) })
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { require(req, |role| role == Role::Admin).await.map(Self) })
+    }
+}
+
+/// A JSON body that deserialized and passed its garde rules.
+#[derive(Debug)]
+pub struct Valid<T>(pub T);
+
+impl<T> FromRequest for Valid<T>
+where
+    T: DeserializeOwned + garde::Validate + 'static,
+    T::Context: Default,
+{
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let body = json.await?.into_inner();
+            body.validate()
+                .map_err(|report| validation_error(&report))?;
+            Ok(Self(body))
+        })
+    }
+}
+
+/// A validated query string.
+#[derive(Debug)]
+pub struct ValidQuery<T>(pub T);
+
+impl<T> FromRequest for ValidQuery<T>
+where
+    T: DeserializeOwned + garde::Validate + 'static,
+    T::Context: Default,
+{
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let query = web::Query::<T>::extract(req);
+        Box::pin(async move {
+            let query = query.await?.into_inner();
+            query
+                .validate()
+                .map_err(|report| validation_error(&report))?;
+            Ok(Self(query))
+        })
+    }
+}
+
+fn validation_error(report: &garde::Report) -> ApiError {
+    ApiError::validation(
+        report
+            .iter()
+            .map(|(path, error)| FieldError {
+                field: path.to_string(),
+                message: error.message().to_owned(),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Debug)]
+struct MissingState;
+
+impl std::fmt::Display for MissingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("application state is not registered")
+    }
+}
+
+impl std::error::Error for MissingState {}

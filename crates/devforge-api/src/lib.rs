@@ -1,0 +1,24 @@
+//! The HTTP face of Dev Forge and its composition root.
+//!
+//! This is the only crate that knows actix-web, JSON shapes and which adapters implement
+//! which ports. A request goes: middleware (request id, logs, metrics, security headers,
+//! CORS, rate limit) → route → DTO (serde + garde) → domain types → service → port →
+//! adapter, and back through [`error::ApiError`] into one problem+json shape.
+
+pub mod app;
+pub mod cli;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod extract_errors;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod secrets;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{MigrationPolicy, RunningServer, StartupError, start};
+pub use settings::Settings;

@@ -1,0 +1,60 @@
+//! Who the client is, network-wise: the peer address, or, when the peer is a configured
+//! trusted proxy, the nearest untrusted address in `X-Forwarded-For`. Trusting the header
+//! from anyone would let any client pick its own rate-limit key.
+
+use actix_web::dev::ServiceRequest;
+use std::net::IpAddr;
+
+/// The client address of `req`, given the trusted proxies.
+#[must_use]
+pub fn client_ip(req: &ServiceRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    // Walk from the nearest hop outwards; the first untrusted address is the client.
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use actix_web::test::TestRequest;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_header_is_ignored_from_an_untrusted_peer() {
+        let req = TestRequest::default()
+            .peer_addr("203.0.113.9:4000".parse().unwrap_or_else(|e| panic!("{e}")))
+            .insert_header(("x-forwarded-for", "1.2.3.4"))
+            .to_srv_request();
+        assert_eq!(client_ip(&req, &[ip("10.0.0.1")]), Some(ip("203.0.113.9")));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_nearest_untrusted_hop_is_the_client() {
+        let req = TestRequest::default()
+            .peer_addr("10.0.0.1:4000".parse().unwrap_or_else(|e| panic!("{e}")))
+            .insert_header(("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.0.0.2"))
+            .to_srv_request();
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        assert_eq!(client_ip(&req, &trusted), Some(ip("198.51.100.7")));
+    }
+}

@@ -1,0 +1,7 @@
+//! Cross-cutting request handling, applied around every route.
+
+pub mod client_ip;
+pub mod cors;
+pub mod observe;
+pub mod rate_limit;
+pub mod security_headers;

@@ -1,0 +1,245 @@
+//! Configuration, from `DEVFORGE_*` environment variables (or the matching flags).
+//!
+//! Every setting has a default that works on a fresh machine; `devforge --help` lists them
+//! with their variables. Secrets are read here and never logged: the `Debug` output of
+//! [`Settings`] hides them.
+
+use clap::{ArgAction, Args, ValueEnum};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Everything the server can be told.
+#[derive(Clone, Args)]
+pub struct Settings {
+    /// Where the server keeps its files (SQLite database, generated secrets).
+    /// Default: the per-user data directory (e.g. ~/.local/share/devforge).
+    #[arg(long, env = "DEVFORGE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    /// Default: a SQLite file `devforge.db` in the data directory.
+    #[arg(
+        long,
+        env = "DEVFORGE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "DEVFORGE_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Secret (at least 32 bytes) that signs access tokens. Default: generated once and
+    /// kept in the data directory.
+    #[arg(
+        long,
+        env = "DEVFORGE_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "DEVFORGE_LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter, in `tracing` directive syntax.
+    #[arg(long, env = "DEVFORGE_LOG", default_value = "info", global = true)]
+    pub log_filter: String,
+
+    /// HTTP worker threads. Default: one per core.
+    #[arg(long, env = "DEVFORGE_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Largest database connection pool.
+    #[arg(
+        long,
+        env = "DEVFORGE_DB_POOL_SIZE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// Largest accepted JSON request body, in bytes.
+    #[arg(long, env = "DEVFORGE_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// bcrypt cost for new password hashes (10 to 31).
+    #[arg(long, env = "DEVFORGE_BCRYPT_COST", default_value_t = 12,
+        value_parser = clap::value_parser!(u32).range(10..=31), global = true)]
+    pub bcrypt_cost: u32,
+
+    /// Password hashes computed at once. Default: one per core.
+    #[arg(long, env = "DEVFORGE_PASSWORD_HASH_CONCURRENCY", global = true)]
+    pub password_hash_concurrency: Option<usize>,
+
+    /// Access token lifetime, in seconds.
+    #[arg(
+        long,
+        env = "DEVFORGE_ACCESS_TOKEN_TTL_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl_secs: u32,
+
+    /// Refresh token lifetime, in days.
+    #[arg(
+        long,
+        env = "DEVFORGE_REFRESH_TOKEN_TTL_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub refresh_token_ttl_days: u32,
+
+    /// Failed logins for one email before it is locked.
+    #[arg(
+        long,
+        env = "DEVFORGE_LOGIN_MAX_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub login_max_failures: u32,
+
+    /// How long such a lock lasts, in seconds.
+    #[arg(
+        long,
+        env = "DEVFORGE_LOGIN_LOCKOUT_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub login_lockout_secs: u32,
+
+    /// Whether requests are rate limited per client IP.
+    #[arg(long, env = "DEVFORGE_RATE_LIMIT_ENABLED", default_value_t = true,
+        action = ArgAction::Set, global = true)]
+    pub rate_limit_enabled: bool,
+
+    /// Sustained requests per second per client IP on the API.
+    #[arg(
+        long,
+        env = "DEVFORGE_RATE_LIMIT_PER_SECOND",
+        default_value_t = 50,
+        global = true
+    )]
+    pub rate_limit_per_second: u32,
+
+    /// Requests a client IP may burst above the sustained rate.
+    #[arg(
+        long,
+        env = "DEVFORGE_RATE_LIMIT_BURST",
+        default_value_t = 100,
+        global = true
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Sustained login, registration and refresh attempts per minute per client IP.
+    #[arg(
+        long,
+        env = "DEVFORGE_AUTH_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub auth_rate_limit_per_minute: u32,
+
+    /// Such attempts a client IP may burst.
+    #[arg(
+        long,
+        env = "DEVFORGE_AUTH_RATE_LIMIT_BURST",
+        default_value_t = 10,
+        global = true
+    )]
+    pub auth_rate_limit_burst: u32,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
+    #[arg(
+        long,
+        env = "DEVFORGE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Browser origins allowed by CORS (comma-separated, e.g. `https://app.example.com`).
+    /// Default: none.
+    #[arg(
+        long,
+        env = "DEVFORGE_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("listen", &self.listen)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("log_format", &self.log_format)
+            .field("workers", &self.workers)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("rate_limit_enabled", &self.rate_limit_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(clap::Parser)]
+struct SettingsOnly {
+    #[command(flatten)]
+    settings: Settings,
+}
+
+impl Settings {
+    /// The settings from the environment alone (no command line), as a server embedded in
+    /// tests or tools starts from.
+    ///
+    /// # Errors
+    /// When an environment variable holds an invalid value.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        use clap::Parser as _;
+        SettingsOnly::try_parse_from(["devforge"]).map(|parsed| parsed.settings)
+    }
+
+    /// The data directory: the configured one, or the per-user default.
+    #[must_use]
+    pub fn resolved_data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            directories::ProjectDirs::from("dev", "Dev Forge", "devforge").map_or_else(
+                || PathBuf::from("devforge-data"),
+                |dirs| dirs.data_dir().to_path_buf(),
+            )
+        })
+    }
+
+    /// The database URL: the configured one, or a SQLite file in the data directory.
+    #[must_use]
+    pub fn resolved_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            let file = self.resolved_data_dir().join("devforge.db");
+            format!("sqlite://{}", file.display())
+        })
+    }
+}

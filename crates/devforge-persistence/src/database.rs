@@ -1,0 +1,166 @@
+//! Connecting to the database and running migrations.
+
+use crate::error::store_error;
+use devforge_domain::StoreError;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+/// Which database a URL points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// An embedded SQLite file (the default).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Connections in use and idle, for the metrics endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
+/// A connection pool to SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Database {
+    connection: DatabaseConnection,
+}
+
+impl Database {
+    /// Opens a pool of at most `max_connections` to `url` (`sqlite://...` or
+    /// `postgres://...`). SQLite files are created when missing and run in WAL mode, so
+    /// readers never wait for the writer.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is unsupported or the database cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        let connection = sea_orm::Database::connect(options)
+            .await
+            .map_err(store_error)?;
+        Ok(Self { connection })
+    }
+
+    /// The sea-orm connection, for the adapters in this crate.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    /// Which database this is.
+    #[must_use]
+    pub fn kind(&self) -> DatabaseKind {
+        match self.connection.get_database_backend() {
+            DbBackend::Sqlite => DatabaseKind::Sqlite,
+            _ => DatabaseKind::Postgres,
+        }
+    }
+
+    /// Whether the database answers.
+    ///
+    /// # Errors
+    /// [`StoreError`] when it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.connection.ping().await.map_err(store_error)
+    }
+
+    /// Connection counts of the pool.
+    #[must_use]
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle) = match self.kind() {
+            DatabaseKind::Sqlite => {
+                let pool = self.connection.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DatabaseKind::Postgres => {
+                let pool = self.connection.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        PoolStatus {
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Names of the migrations not yet applied, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database cannot be read.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.connection)
+            .await
+            .map_err(store_error)?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Every migration with whether it is applied.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database cannot be read.
+    pub async fn migration_status(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        let all = Migrator::get_migration_with_status(&self.connection)
+            .await
+            .map_err(store_error)?;
+        Ok(all
+            .iter()
+            .map(|m| {
+                let applied = matches!(m.status(), migration::MigrationStatus::Applied);
+                (m.name().to_owned(), applied)
+            })
+            .collect())
+    }
+
+    /// Applies pending migrations (`steps` of them, or all).
+    ///
+    /// # Errors
+    /// [`StoreError`] when a migration fails; each step runs in its own transaction on
+    /// PostgreSQL.
+    pub async fn migrate_up(&self, steps: Option<u32>) -> Result<(), StoreError> {
+        Migrator::up(&self.connection, steps)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Rolls back applied migrations (`steps` of them, or all).
+    ///
+    /// # Errors
+    /// [`StoreError`] when a rollback fails.
+    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<(), StoreError> {
+        Migrator::down(&self.connection, steps)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Drops every table and applies all migrations from scratch.
+    ///
+    /// # Errors
+    /// [`StoreError`] when it fails.
+    pub async fn migrate_fresh(&self) -> Result<(), StoreError> {
+        Migrator::fresh(&self.connection).await.map_err(store_error)
+    }
+
+    /// Closes the pool.
+    ///
+    /// # Errors
+    /// [`StoreError`] when closing fails.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.connection.close().await.map_err(store_error)
+    }
+}

@@ -1,0 +1,21 @@
+//! Translation of driver errors into the domain's [`StoreError`].
+
+use devforge_domain::StoreError;
+use sea_orm::{DbErr, SqlErr};
+
+/// Classifies a sea-orm error: unique violations become [`StoreError::Duplicate`],
+/// connection problems [`StoreError::Unavailable`], everything else unexpected.
+pub fn store_error(err: DbErr) -> StoreError {
+    if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+        return StoreError::Duplicate { constraint: detail };
+    }
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unavailable(Box::new(err)),
+        other => StoreError::Unexpected(Box::new(other)),
+    }
+}
+
+/// A stored value that no longer parses (e.g. an unknown role name): a broken invariant.
+pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::unexpected(format!("stored {what} is invalid: {detail}"))
+}

@@ -1,0 +1,82 @@
+//! [`LoginThrottleRepository`] on SQL.
+
+use super::SqlIdentityStore;
+use crate::entities::login_throttle;
+use crate::error::store_error;
+use chrono::{DateTime, Duration, Utc};
+use devforge_domain::{Email, StoreError};
+use devforge_identity::{LoginThrottleRepository, LoginThrottleState};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+fn to_state(row: &login_throttle::Model) -> LoginThrottleState {
+    LoginThrottleState {
+        failures: u32::try_from(row.failures).unwrap_or(0),
+        locked_until: row.locked_until,
+    }
+}
+
+impl LoginThrottleRepository for SqlIdentityStore {
+    async fn login_throttle(&self, email: &Email) -> Result<LoginThrottleState, StoreError> {
+        let row = login_throttle::Entity::find_by_id(email.as_str().to_owned())
+            .one(self.conn())
+            .await
+            .map_err(store_error)?;
+        Ok(row.as_ref().map(to_state).unwrap_or_default())
+    }
+
+    async fn record_login_failure(
+        &self,
+        email: &Email,
+        now: DateTime<Utc>,
+        max_failures: u32,
+        lockout: Duration,
+    ) -> Result<LoginThrottleState, StoreError> {
+        let txn = self.conn().begin().await.map_err(store_error)?;
+        // One statement increments or creates the counter, so parallel failures all count.
+        login_throttle::Entity::insert(login_throttle::ActiveModel {
+            email: Set(email.as_str().to_owned()),
+            failures: Set(1),
+            locked_until: Set(None),
+            updated_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::column(login_throttle::Column::Email)
+                .value(
+                    login_throttle::Column::Failures,
+                    Expr::col((login_throttle::Entity, login_throttle::Column::Failures)).add(1),
+                )
+                .value(login_throttle::Column::UpdatedAt, Expr::value(now))
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await
+        .map_err(store_error)?;
+        let max = i32::try_from(max_failures).unwrap_or(i32::MAX);
+        login_throttle::Entity::update_many()
+            .col_expr(login_throttle::Column::Failures, Expr::value(0))
+            .col_expr(
+                login_throttle::Column::LockedUntil,
+                Expr::value(now + lockout),
+            )
+            .filter(login_throttle::Column::Email.eq(email.as_str()))
+            .filter(login_throttle::Column::Failures.gte(max))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        let row = login_throttle::Entity::find_by_id(email.as_str().to_owned())
+            .one(&txn)
+            .await
+            .map_err(store_error)?;
+        txn.commit().await.map_err(store_error)?;
+        Ok(row.as_ref().map(to_state).unwrap_or_default())
+    }
+
+    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError> {
+        login_throttle::Entity::delete_by_id(email.as_str().to_owned())
+            .exec(self.conn())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}

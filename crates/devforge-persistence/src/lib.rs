@@ -1,0 +1,15 @@
+//! Storage adapters: sea-orm entities and the implementations of the services' ports, for
+//! SQLite (the embedded default) and PostgreSQL (production), chosen by the database URL.
+//!
+//! Everything here speaks the domain's types at its public edge; sea-orm models never leave
+//! this crate. Driver errors are translated into [`devforge_domain::StoreError`] in
+//! [`error`], so a unique violation reads the same from either database.
+
+pub mod audit;
+pub mod database;
+pub mod entities;
+pub mod error;
+pub mod identity;
+
+pub use database::{Database, DatabaseKind, PoolStatus};
+pub use identity::SqlIdentityStore;

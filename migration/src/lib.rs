@@ -1,0 +1,30 @@
+//! The schema's history, one step per file, shared by SQLite and PostgreSQL.
+//!
+//! Migrations are history: once released, a step never changes, and steps never import the
+//! persistence crate's entities (entities describe today's schema; a step must keep
+//! describing the schema of its day). Every step has a working `down`, proven by the
+//! up → down → up test on both databases.
+
+pub use sea_orm_migration::migrator::MigrationStatus;
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_users;
+mod m20261128_000002_sessions;
+mod m20261128_000003_login_throttle;
+mod m20261128_000004_audit_log;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_users::Migration),
+            Box::new(m20261128_000002_sessions::Migration),
+            Box::new(m20261128_000003_login_throttle::Migration),
+            Box::new(m20261128_000004_audit_log::Migration),
+        ]
+    }
+}
