@@ -1,1 +1,10 @@
+//! End-to-end tests over real HTTP, on every configured database.
 
+mod admin;
+mod auth;
+mod bad_input;
+mod concurrency;
+mod migrations;
+mod ops;
+mod rate_limit;
+mod role_matrix;

@@ -1,1 +1,129 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`.
+//!
+//! - `migrate ...`: the server's own `devforge migrate ...` against `DEVFORGE_DATABASE_URL`
+//!   (one implementation, two doors).
+//! - `test`: the whole test suite (`cargo test --workspace`); PostgreSQL too when
+//!   `DEVFORGE_TEST_POSTGRES_URL` is set.
+//! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
+//!   of the inner crates, then `test`.
+//!
+//! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
+
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps>";
+
+/// Crates that must never depend on the web framework or the ORM.
+const INNER_CRATES: [&str; 2] = ["devforge-domain", "devforge-identity"];
+const OUTER_FRAMEWORKS: [&str; 4] = ["actix-web", "sea-orm", "sqlx", "actix-governor"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("migrate") => cargo(
+            &[
+                "run",
+                "--quiet",
+                "--package",
+                "devforge-api",
+                "--bin",
+                "devforge",
+                "--",
+                "migrate",
+            ],
+            &args[1..],
+        ),
+        Some("test") => test(&args[1..]),
+        Some("check-deps") => check_dependency_direction(),
+        Some("ci") => ci(),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo_binary() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn cargo(fixed: &[&str], extra: &[String]) -> Result<(), String> {
+    let status = Command::new(cargo_binary())
+        .args(fixed)
+        .args(extra)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", fixed.join(" ")))
+    }
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    cargo(&["test", "--workspace"], extra)
+}
+
+fn ci() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--", "--check"], &[])?;
+    cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    check_dependency_direction()?;
+    test(&[])
+}
+
+/// Fails when a domain or service crate reaches actix-web, sea-orm or sqlx, directly or
+/// through another crate: other services must be able to link them alone.
+fn check_dependency_direction() -> Result<(), String> {
+    for inner in INNER_CRATES {
+        let output = Command::new(cargo_binary())
+            .args([
+                "tree",
+                "--package",
+                inner,
+                "--edges",
+                "normal",
+                "--prefix",
+                "none",
+                "--format",
+                "{p}",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "cargo tree for {inner} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let tree = String::from_utf8_lossy(&output.stdout);
+        for framework in OUTER_FRAMEWORKS {
+            let found = tree
+                .lines()
+                .any(|line| line.split_whitespace().next() == Some(framework));
+            if found {
+                return Err(format!(
+                    "{inner} depends on {framework}: dependencies must point inward"
+                ));
+            }
+        }
+        println!(
+            "dependency direction: {inner} reaches none of {}",
+            OUTER_FRAMEWORKS.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -4,7 +4,8 @@
 use crate::extract_errors;
 use crate::metrics::Metrics;
 use crate::middleware::{
-    cors::cors, observe::observe, rate_limit, security_headers::security_headers,
+    cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
+    security_headers::security_headers,
 };
 use crate::openapi::ApiDoc;
 use crate::routes::{admin, auth, ops};
@@ -267,6 +268,7 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
         app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
             .default_service(web::to(extract_errors::no_route))
             .wrap(cors(&origins))
+            .wrap(from_fn(problem_fallback))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(observe))
     })

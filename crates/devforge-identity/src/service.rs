@@ -95,7 +95,8 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
     /// [`IdentityError::Invalid`] for a bad email or weak password,
     /// [`IdentityError::EmailTaken`] when the email has an account.
     pub async fn register(&self, input: Registration<'_>) -> Result<AuthSession, IdentityError> {
-        let user = self.create_account(input, Role::User, None).await?;
+        let account = self.prepare_account(input, Role::User).await?;
+        let user = self.insert_account(account, None).await?;
         self.start_session(user).await
     }
 
@@ -108,42 +109,47 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
         input: Registration<'_>,
         role: Role,
     ) -> Result<User, IdentityError> {
-        let now = self.clock.now();
-        let audit = |user: UserId, email: &Email| NewAuditEntry {
+        let account = self.prepare_account(input, role).await?;
+        let audit = NewAuditEntry {
             actor: None,
             action: "user.created".into(),
             target_type: "user".into(),
-            target_id: user.to_string(),
-            detail: json!({ "email": email.as_str(), "role": role.as_str(), "via": "cli" }),
-            at: now,
+            target_id: account.id.to_string(),
+            detail: json!({ "email": account.email.as_str(), "role": role.as_str(), "via": "cli" }),
+            at: account.created_at,
         };
-        self.create_account(input, role, Some(&audit)).await
+        self.insert_account(account, Some(audit)).await
     }
 
-    async fn create_account(
+    /// Validates the input and hashes the password: everything before storage.
+    async fn prepare_account(
         &self,
         input: Registration<'_>,
         role: Role,
-        audit: Option<&dyn Fn(UserId, &Email) -> NewAuditEntry>,
-    ) -> Result<User, IdentityError> {
+    ) -> Result<NewUser, IdentityError> {
         let email = Email::parse(input.email)?;
         let name = normalise_name(input.name)?;
         let mut personal = vec![email.as_str()];
         personal.extend(name.as_deref());
         personal.extend(email.as_str().split('@').next());
         let password = Password::new_checked(input.password, &personal)?;
-        let hash = self.hasher.hash(password).await?;
-        let id = UserId::generate();
-        let audit = audit.map(|make| make(id, &email));
-        let new_user = NewUser {
-            id,
+        let password_hash = self.hasher.hash(password).await?;
+        Ok(NewUser {
+            id: UserId::generate(),
             email,
             name,
             role,
-            password_hash: hash,
+            password_hash,
             created_at: self.clock.now(),
-        };
-        match self.store.insert_user(new_user, audit).await {
+        })
+    }
+
+    async fn insert_account(
+        &self,
+        account: NewUser,
+        audit: Option<NewAuditEntry>,
+    ) -> Result<User, IdentityError> {
+        match self.store.insert_user(account, audit).await {
             Err(StoreError::Duplicate { .. }) => Err(IdentityError::EmailTaken),
             other => Ok(other?),
         }

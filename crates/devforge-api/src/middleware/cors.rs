@@ -5,7 +5,6 @@ use actix_cors::Cors;
 use actix_web::http::{Method, header};
 
 /// The CORS middleware for `origins`.
-#[must_use]
 pub fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods([

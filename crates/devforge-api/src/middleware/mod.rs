@@ -3,5 +3,6 @@
 pub mod client_ip;
 pub mod cors;
 pub mod observe;
+pub mod problem_fallback;
 pub mod rate_limit;
 pub mod security_headers;

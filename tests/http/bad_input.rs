@@ -1,0 +1,114 @@
+//! Malformed input of every kind gets a 4xx problem, never a 500.
+
+use devforge_domain::Role;
+use devforge_tests::{assert_problem, on_every_backend};
+use reqwest::Method;
+use serde_json::json;
+
+const BODY_ROUTES: [&str; 4] = [
+    "/v1/auth/register",
+    "/v1/auth/login",
+    "/v1/auth/refresh",
+    "/v1/auth/logout",
+];
+
+on_every_backend! {
+    async fn malformed_json_is_a_400(app) {
+        let admin = app.account_with_role("root@example.com", Role::Admin).await;
+        let patch = format!("/v1/admin/users/{}", admin.id);
+        for (method, path) in BODY_ROUTES.iter().map(|p| (Method::POST, p.to_string())).chain([(Method::PATCH, patch)]) {
+            let response = app
+                .request(method, &path, Some(&admin.token))
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_problem(response, 400, "malformed_json").await;
+        }
+    }
+}
+
+on_every_backend! {
+    async fn wrong_types_missing_and_unknown_fields_are_422(app) {
+        for path in BODY_ROUTES {
+            for body in [json!({"email": 5, "password": [], "refresh_token": 1}), json!({}), json!([1, 2])] {
+                let response = app.post(path, body.clone(), None).await;
+                assert_problem(response, 422, "invalid_body").await;
+            }
+        }
+        let extra = app
+            .post("/v1/auth/login", json!({"email": "a@example.com", "password": "x", "admin": true}), None)
+            .await;
+        let problem = assert_problem(extra, 422, "invalid_body").await;
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("unknown field")), "{problem}");
+    }
+}
+
+on_every_backend! {
+    async fn an_unknown_role_or_non_boolean_flag_is_422(app) {
+        let admin = app.account_with_role("root@example.com", Role::Admin).await;
+        let user = app.register("ada@example.com").await;
+        let path = format!("/v1/admin/users/{}", user.id);
+        assert_problem(app.patch(&path, json!({"role": "root"}), Some(&admin.token)).await, 422, "invalid_body").await;
+        assert_problem(app.patch(&path, json!({"disabled": "yes"}), Some(&admin.token)).await, 422, "invalid_body").await;
+    }
+}
+
+on_every_backend! {
+    async fn invalid_values_name_their_field(app) {
+        let cases = [
+            (json!({"email": "", "password": "correct horse battery staple 42"}), "email"),
+            (json!({"email": "not-an-email", "password": "correct horse battery staple 42"}), "email"),
+            (json!({"email": "ada@example.com", "password": ""}), "password"),
+            (json!({"email": "ada@example.com", "password": "correct horse battery staple 42", "name": "n".repeat(101)}), "name"),
+        ];
+        for (body, field) in cases {
+            let response = app.post("/v1/auth/register", body.clone(), None).await;
+            let problem = assert_problem(response, 422, "validation_failed").await;
+            assert_eq!(problem["errors"][0]["field"], field, "{body}");
+            assert!(problem["errors"][0]["message"].is_string());
+        }
+        let login = app.post("/v1/auth/login", json!({"email": "nope", "password": "whatever"}), None).await;
+        assert_problem(login, 422, "validation_failed").await;
+    }
+}
+
+on_every_backend! {
+    async fn an_oversized_body_is_413_and_a_non_json_body_is_415(app) {
+        let huge = json!({"email": "a".repeat(1024 * 1024 + 1), "password": "x"});
+        assert_problem(app.post("/v1/auth/login", huge, None).await, 413, "payload_too_large").await;
+        let text = app
+            .request(Method::POST, "/v1/auth/login", None)
+            .header("content-type", "text/plain")
+            .body("email=a")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_problem(text, 415, "unsupported_media_type").await;
+    }
+}
+
+on_every_backend! {
+    async fn bad_path_ids_and_queries_are_4xx(app) {
+        let admin = app.account_with_role("root@example.com", Role::Admin).await;
+        let token = Some(admin.token.as_str());
+        assert_problem(app.patch("/v1/admin/users/not-a-uuid", json!({}), token).await, 400, "invalid_path").await;
+        assert_problem(app.get("/v1/admin/users?per_page=abc", token).await, 400, "invalid_query").await;
+        assert_problem(app.get("/v1/admin/users?role=root", token).await, 400, "invalid_query").await;
+        assert_problem(app.get("/v1/admin/users?sort=evil", token).await, 400, "invalid_query").await;
+        let zero = assert_problem(app.get("/v1/admin/users?page=0", token).await, 422, "validation_failed").await;
+        assert_eq!(zero["errors"][0]["field"], "page");
+        let large = assert_problem(app.get("/v1/admin/audit?per_page=101", token).await, 422, "validation_failed").await;
+        assert_eq!(large["errors"][0]["field"], "per_page");
+        assert_problem(app.get("/v1/admin/users?email=", token).await, 422, "validation_failed").await;
+    }
+}
+
+on_every_backend! {
+    async fn unknown_routes_and_methods_are_problems_too(app) {
+        assert_problem(app.get("/v1/nothing-here", None).await, 404, "not_found").await;
+        assert_problem(app.get("/v1/auth/register", None).await, 404, "not_found").await;
+        assert_problem(app.send(Method::DELETE, "/v1/auth/me", None, None).await, 404, "not_found").await;
+    }
+}

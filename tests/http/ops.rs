@@ -1,0 +1,118 @@
+//! Health, metrics, OpenAPI, docs, request ids, security headers and CORS.
+
+use devforge_tests::{assert_problem, json, on_every_backend};
+use reqwest::Method;
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+on_every_backend! {
+    async fn health_reports_live_and_ready_then_503_when_the_database_is_gone(app) {
+        let live = app.get("/health/live", None).await;
+        assert_eq!(live.status(), 200);
+        assert_eq!(json(live).await["status"], "ok");
+        assert_eq!(app.get("/health/ready", None).await.status(), 200);
+
+        let _ = app.state.database.clone().close().await;
+        assert_problem(app.get("/health/ready", None).await, 503, "service_unavailable").await;
+        assert_eq!(app.get("/health/live", None).await.status(), 200);
+    }
+}
+
+on_every_backend! {
+    async fn metrics_count_requests_by_route_template(app) {
+        let path = format!("/v1/admin/users/{}", uuid::Uuid::new_v4());
+        app.send(Method::PATCH, &path, None, None).await;
+        app.get("/v1/auth/me", None).await;
+        let text = app.get("/metrics", None).await.text().await.unwrap_or_default();
+        assert!(
+            text.contains(r#"http_requests_total{method="PATCH",route="/v1/admin/users/{id}",status="401"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"http_requests_total{method="GET",route="/v1/auth/me",status="401"} 1"#));
+        assert!(text.contains("http_request_duration_seconds_bucket"));
+        assert!(text.contains(r#"db_pool_connections{state="idle"}"#));
+    }
+}
+
+on_every_backend! {
+    async fn the_openapi_document_describes_every_route_with_errors(app) {
+        let spec = json(app.get("/openapi.json", None).await).await;
+        assert_eq!(spec["openapi"], "3.1.0");
+        assert_eq!(spec["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert!(spec["components"]["schemas"]["Problem"].is_object());
+        let paths = spec["paths"].as_object().cloned().unwrap_or_default();
+        for path in ["/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/logout",
+            "/v1/auth/me", "/v1/admin/users", "/v1/admin/users/{id}", "/v1/admin/stats",
+            "/v1/admin/audit", "/health/live", "/health/ready", "/metrics"] {
+            assert!(paths.contains_key(path), "{path} missing from the OpenAPI document");
+        }
+        let register = &spec["paths"]["/v1/auth/register"]["post"];
+        assert!(register["requestBody"].is_object());
+        assert!(register["responses"]["409"]["content"]["application/problem+json"].is_object());
+    }
+}
+
+on_every_backend! {
+    async fn the_docs_page_is_served_without_external_resources(app) {
+        let page = app.get("/docs/", None).await;
+        assert_eq!(page.status(), 200);
+        let csp = header(&page, "content-security-policy").unwrap_or_default().to_owned();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        let html = page.text().await.unwrap_or_default();
+        assert!(html.contains("swagger"), "{html}");
+        assert!(!html.contains("https://") && !html.contains("http://"), "no CDN: {html}");
+    }
+}
+
+on_every_backend! {
+    async fn request_ids_are_kept_when_sane_and_generated_otherwise(app) {
+        let kept = app.request(Method::GET, "/health/live", None).header("x-request-id", "trace-42.a:b").send().await;
+        let kept = kept.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(header(&kept, "x-request-id"), Some("trace-42.a:b"));
+
+        let replaced = app.request(Method::GET, "/health/live", None).header("x-request-id", "bad id\twith spaces").send().await;
+        let replaced = replaced.unwrap_or_else(|e| panic!("{e}"));
+        let id = header(&replaced, "x-request-id").unwrap_or_default();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+
+        let error = app.get("/nowhere", None).await;
+        assert!(header(&error, "x-request-id").is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
+    }
+}
+
+on_every_backend! {
+    async fn security_headers_are_on_every_response(app) {
+        for path in ["/health/live", "/v1/auth/me", "/nowhere", "/openapi.json"] {
+            let response = app.get(path, None).await;
+            assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"), "{path}");
+            assert_eq!(header(&response, "x-frame-options"), Some("DENY"), "{path}");
+            assert_eq!(header(&response, "referrer-policy"), Some("no-referrer"), "{path}");
+            assert_eq!(
+                header(&response, "content-security-policy"),
+                Some("default-src 'none'; frame-ancestors 'none'"),
+                "{path}"
+            );
+        }
+    }
+}
+
+on_every_backend! {
+    async fn cors_allows_only_configured_origins(app) {
+        let preflight = |origin: &'static str| {
+            app.request(Method::OPTIONS, "/v1/auth/login", None)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type")
+                .send()
+        };
+        let allowed = preflight("https://app.devforge.test").await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(allowed.status().is_success());
+        assert_eq!(header(&allowed, "access-control-allow-origin"), Some("https://app.devforge.test"));
+
+        let refused = preflight("https://evil.example").await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(refused.status().is_client_error());
+        assert_eq!(header(&refused, "access-control-allow-origin"), None);
+    }
+}

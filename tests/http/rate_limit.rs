@@ -1,0 +1,111 @@
+//! Per-IP rate limits: stricter on credential routes, 429 problems with Retry-After, and
+//! `X-Forwarded-For` believed only from trusted proxies.
+
+use devforge_tests::{Backend, TestApp, assert_problem};
+use reqwest::Method;
+use serde_json::json;
+
+async fn limited_app(trusted_proxy: bool) -> TestApp {
+    TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.rate_limit_enabled = true;
+        settings.auth_rate_limit_per_minute = 1;
+        settings.auth_rate_limit_burst = 2;
+        settings.rate_limit_per_second = 1;
+        settings.rate_limit_burst = 6;
+        if trusted_proxy {
+            settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))];
+        }
+    })
+    .await
+}
+
+fn login_body() -> serde_json::Value {
+    json!({"email": "nobody@example.com", "password": "whatever password"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_routes_are_limited_harder_and_answer_429_problems() {
+    let app = limited_app(false).await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.post("/v1/auth/login", login_body(), None)
+                .await
+                .status(),
+            401
+        );
+    }
+    let limited = app.post("/v1/auth/login", login_body(), None).await;
+    let retry_after = limited
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(
+        retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "{retry_after:?}"
+    );
+    assert_problem(limited, 429, "rate_limited").await;
+
+    // Non-credential auth routes are not held by the stricter limit.
+    for _ in 0..3 {
+        assert_eq!(app.get("/v1/auth/me", None).await.status(), 401);
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_general_limit_applies_to_the_whole_api() {
+    let app = limited_app(false).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.get("/v1/auth/me", None).await.status().as_u16());
+    }
+    assert!(
+        statuses.contains(&401) && statuses.last() == Some(&429),
+        "{statuses:?}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let send = |app: &TestApp, client: &'static str| {
+        app.request(Method::POST, "/v1/auth/login", None)
+            .header("x-forwarded-for", client)
+            .json(&login_body())
+            .send()
+    };
+    let untrusted = limited_app(false).await;
+    let mut last = 0;
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        last = send(&untrusted, client)
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+    }
+    assert_eq!(last, 429, "spoofed headers must not buy fresh buckets");
+    untrusted.shutdown().await;
+
+    let proxied = limited_app(true).await;
+    for client in [
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.2",
+    ] {
+        let status = send(&proxied, client)
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        assert_eq!(
+            status, 401,
+            "each client behind the proxy has its own bucket"
+        );
+    }
+    let third = send(&proxied, "198.51.100.1")
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(third, 429);
+    proxied.shutdown().await;
+}
