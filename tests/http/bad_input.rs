@@ -112,3 +112,33 @@ on_every_backend! {
         assert_problem(app.send(Method::DELETE, "/v1/auth/me", None, None).await, 404, "not_found").await;
     }
 }
+
+on_every_backend! {
+    async fn huge_pages_and_control_characters_are_422_not_500(app) {
+        let admin = app.account_with_role("root@example.com", Role::Admin).await;
+        let token = Some(admin.token.as_str());
+        let huge = app.get("/v1/admin/users?page=100000000000000000&per_page=100", token).await;
+        let problem = assert_problem(huge, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "page");
+        assert_problem(app.get("/v1/admin/users?email=a%00b", token).await, 422, "validation_failed").await;
+        let nul_name = app
+            .post("/v1/auth/register", json!({"email": "ada@example.com", "password": "correct horse battery staple 42", "name": "a\u{0}b"}), None)
+            .await;
+        let problem = assert_problem(nul_name, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "name");
+        let long_but_few_chars = app
+            .post("/v1/auth/register", json!({"email": "kim@example.com", "password": "correct horse battery staple 42", "name": "名".repeat(60)}), None)
+            .await;
+        assert_eq!(long_but_few_chars.status(), 201, "names are limited in characters, not bytes");
+    }
+}
+
+on_every_backend! {
+    async fn anonymous_callers_are_refused_before_any_validation(app) {
+        let bad_id = app.patch("/v1/admin/users/not-a-uuid", json!({"role": "root"}), None).await;
+        assert_problem(bad_id, 401, "unauthenticated").await;
+        let user = app.register("ada@example.com").await;
+        let bad_query = app.get("/v1/admin/users?page=0", Some(&user.token)).await;
+        assert_problem(bad_query, 403, "forbidden").await;
+    }
+}

@@ -11,7 +11,7 @@ async fn limited_app(trusted_proxy: bool) -> TestApp {
         settings.auth_rate_limit_per_minute = 1;
         settings.auth_rate_limit_burst = 2;
         settings.rate_limit_per_second = 1;
-        settings.rate_limit_burst = 6;
+        settings.rate_limit_burst = 10;
         if trusted_proxy {
             settings.trusted_proxies = vec!["127.0.0.1".parse().unwrap_or_else(|e| panic!("{e}"))];
         }
@@ -46,6 +46,10 @@ async fn credential_routes_are_limited_harder_and_answer_429_problems() {
     );
     assert_problem(limited, 429, "rate_limited").await;
 
+    // No spelling of the route escapes the limit.
+    let encoded = app.post("/v1/auth/logi%6E", login_body(), None).await;
+    assert_problem(encoded, 429, "rate_limited").await;
+
     // Non-credential auth routes are not held by the stricter limit.
     for _ in 0..3 {
         assert_eq!(app.get("/v1/auth/me", None).await.status(), 401);
@@ -57,7 +61,7 @@ async fn credential_routes_are_limited_harder_and_answer_429_problems() {
 async fn the_general_limit_applies_to_the_whole_api() {
     let app = limited_app(false).await;
     let mut statuses = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..14 {
         statuses.push(app.get("/v1/auth/me", None).await.status().as_u16());
     }
     assert!(

@@ -1,7 +1,6 @@
 //! The composition root: builds the adapters, hands them to the services, and mounts the
 //! routes with their middleware. Nothing else in the workspace names concrete adapters.
 
-use crate::extract_errors;
 use crate::metrics::Metrics;
 use crate::middleware::{
     cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
@@ -12,6 +11,7 @@ use crate::routes::{admin, auth, ops};
 use crate::secrets;
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::{extract, extract_errors};
 use actix_governor::Governor;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::{Condition, from_fn};
@@ -258,6 +258,7 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
                     )
                     .service(
                         scope("/admin")
+                            .wrap(from_fn(extract::admins_only))
                             .service(admin::list_users)
                             .service(admin::update_user)
                             .service(admin::stats)

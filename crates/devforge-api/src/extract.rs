@@ -7,9 +7,11 @@
 
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
-use actix_web::dev::Payload;
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use devforge_domain::Role;
 use devforge_identity::Principal;
 use futures_util::future::LocalBoxFuture;
@@ -27,8 +29,8 @@ pub struct Staff(pub Principal);
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(pub Principal);
 
-fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -36,12 +38,12 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
-async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| ApiError::internal(&MissingState))?;
-    let Some(token) = bearer_token(&req) else {
+async fn authenticate(
+    state: Option<web::Data<AppState>>,
+    token: Option<String>,
+) -> Result<Principal, ApiError> {
+    let state = state.ok_or_else(|| ApiError::internal(&MissingState))?;
+    let Some(token) = token else {
         tracing::info!("authentication failed: no bearer token");
         return Err(ApiError::unauthenticated());
     };
@@ -51,8 +53,12 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     })
 }
 
-async fn require(req: HttpRequest, allowed: fn(Role) -> bool) -> Result<Principal, ApiError> {
-    let principal = authenticate(req).await?;
+async fn require(
+    state: Option<web::Data<AppState>>,
+    token: Option<String>,
+    allowed: fn(Role) -> bool,
+) -> Result<Principal, ApiError> {
+    let principal = authenticate(state, token).await?;
     if allowed(principal.role) {
         Ok(principal)
     } else {
@@ -61,13 +67,41 @@ async fn require(req: HttpRequest, allowed: fn(Role) -> bool) -> Result<Principa
     }
 }
 
+fn is_admin(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// Middleware for a whole scope of admin routes: the caller is authenticated and checked
+/// *before* any path, query or body is parsed, so an anonymous caller learns nothing from
+/// validation errors and no body is read for them.
+///
+/// # Errors
+/// Passes on errors of the inner service.
+pub async fn admins_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer_token(req.headers());
+    match require(state, token, is_admin).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(Admin(principal));
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        }
+        Err(err) => Ok(req.error_response(err)),
+    }
+}
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(req).await.map(Self) })
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req.headers());
+        Box::pin(async move { authenticate(state, token).await.map(Self) })
     }
 }
 
@@ -76,8 +110,9 @@ impl FromRequest for Staff {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { require(req, Role::is_staff).await.map(Self) })
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req.headers());
+        Box::pin(async move { require(state, token, Role::is_staff).await.map(Self) })
     }
 }
 
@@ -86,8 +121,16 @@ impl FromRequest for Admin {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { require(req, |role| role == Role::Admin).await.map(Self) })
+        // Already checked by `admins_only` when the route sits in an admin scope.
+        let checked = req.extensions().get::<Admin>().copied();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req.headers());
+        Box::pin(async move {
+            match checked {
+                Some(admin) => Ok(admin),
+                None => require(state, token, is_admin).await.map(Self),
+            }
+        })
     }
 }
 

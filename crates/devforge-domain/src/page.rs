@@ -29,6 +29,12 @@ impl PageRequest {
                 format!("must be between 1 and {}", Self::MAX_PER_PAGE),
             ));
         }
+        let offset_fits = (page - 1)
+            .checked_mul(per_page)
+            .is_some_and(|offset| i64::try_from(offset).is_ok());
+        if !offset_fits {
+            return Err(crate::InvalidValue::new("page", "is too large"));
+        }
         Ok(Self { page, per_page })
     }
 
@@ -99,6 +105,13 @@ mod tests {
     fn the_offset_skips_earlier_pages() {
         let request = PageRequest::new(Some(3), Some(10)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(request.offset(), 20);
+    }
+
+    #[test]
+    fn a_page_whose_offset_overflows_storage_is_rejected() {
+        let err = PageRequest::new(Some(u64::MAX), Some(100)).err();
+        assert_eq!(err.map(|e| e.field), Some("page"));
+        assert!(PageRequest::new(Some(1 << 40), Some(100)).is_ok());
     }
 
     #[test]

@@ -236,16 +236,7 @@ impl SessionRepository for FakeStore {
 }
 
 impl LoginThrottleRepository for FakeStore {
-    async fn login_throttle(&self, email: &Email) -> Result<LoginThrottleState, StoreError> {
-        Ok(self
-            .state()
-            .throttle
-            .get(email.as_str())
-            .copied()
-            .unwrap_or_default())
-    }
-
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         email: &Email,
         now: DateTime<Utc>,
@@ -254,8 +245,11 @@ impl LoginThrottleRepository for FakeStore {
     ) -> Result<LoginThrottleState, StoreError> {
         let mut state = self.state();
         let entry = state.throttle.entry(email.as_str().to_owned()).or_default();
+        if entry.locked_until.is_some_and(|until| until > now) {
+            return Ok(*entry);
+        }
         entry.failures += 1;
-        if entry.failures >= max_failures {
+        if entry.failures > max_failures {
             entry.failures = 0;
             entry.locked_until = Some(now + lockout);
         }

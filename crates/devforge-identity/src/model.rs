@@ -92,7 +92,7 @@ pub enum RotationOutcome {
 /// reveals nothing about which accounts exist).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoginThrottleState {
-    /// Consecutive failures since the last success or lockout.
+    /// Attempts since the last success or lockout.
     pub failures: u32,
     /// While set and in the future, logins for this email are refused without checking.
     pub locked_until: Option<DateTime<Utc>>,

@@ -123,22 +123,16 @@ pub trait SessionRepository: Send + Sync + 'static {
 
 /// Failed-login counting per email address.
 pub trait LoginThrottleRepository: Send + Sync + 'static {
-    /// The current state for `email` (the default when nothing is recorded).
+    /// Reserves one login attempt for `email`, atomically, before the password is checked,
+    /// so parallel attempts cannot outrun the limit. While the email is locked nothing is
+    /// counted and the lock is returned. Otherwise the count goes up by one; when it goes
+    /// past `max_failures`, the email is locked until `now + lockout` and the count starts
+    /// again from zero. Returns the state after the update: the attempt may go ahead only
+    /// when it is not locked.
     ///
     /// # Errors
     /// [`StoreError`] when storage fails.
-    fn login_throttle(
-        &self,
-        email: &Email,
-    ) -> impl Future<Output = Result<LoginThrottleState, StoreError>> + Send;
-
-    /// Counts one failure, atomically (parallel failures are all counted). When the count
-    /// reaches `max_failures`, the email is locked until `now + lockout` and the count starts
-    /// again from zero. Returns the state after the update.
-    ///
-    /// # Errors
-    /// [`StoreError`] when storage fails.
-    fn record_login_failure(
+    fn reserve_login_attempt(
         &self,
         email: &Email,
         now: DateTime<Utc>,
@@ -146,7 +140,7 @@ pub trait LoginThrottleRepository: Send + Sync + 'static {
         lockout: Duration,
     ) -> impl Future<Output = Result<LoginThrottleState, StoreError>> + Send;
 
-    /// Forgets the failures of `email` after a successful login.
+    /// Forgets the attempts of `email` after a successful login.
     ///
     /// # Errors
     /// [`StoreError`] when storage fails.

@@ -157,8 +157,9 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
 
     /// Checks an email and password and starts a session.
     ///
-    /// Unknown emails and wrong passwords fail alike, after the same bcrypt work. Failures
-    /// are counted per email; too many lock that email for a while.
+    /// Unknown emails and wrong passwords fail alike, after the same bcrypt work. Attempts
+    /// are counted per email before the password is checked; too many without a success
+    /// lock that email for a while.
     ///
     /// # Errors
     /// [`IdentityError::InvalidCredentials`], [`IdentityError::LoginLocked`],
@@ -166,7 +167,15 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
     pub async fn login(&self, email: &str, password: &str) -> Result<AuthSession, IdentityError> {
         let email = Email::parse(email)?;
         let now = self.clock.now();
-        let throttle = self.store.login_throttle(&email).await?;
+        let throttle = self
+            .store
+            .reserve_login_attempt(
+                &email,
+                now,
+                self.config.max_login_failures,
+                self.config.lockout,
+            )
+            .await?;
         if let Some(until) = throttle.locked_until.filter(|until| *until > now) {
             tracing::warn!(email = %email, "login refused: too many failed attempts");
             return Err(IdentityError::LoginLocked {
@@ -182,20 +191,7 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
             .verify(Password::for_login(password), hash)
             .await?;
         let Some(user) = user.filter(|_| matches) else {
-            let state = self
-                .store
-                .record_login_failure(
-                    &email,
-                    now,
-                    self.config.max_login_failures,
-                    self.config.lockout,
-                )
-                .await?;
-            if state.locked_until.is_some_and(|until| until > now) {
-                tracing::warn!(email = %email, "login locked after repeated failures");
-            } else {
-                tracing::info!(email = %email, failures = state.failures, "login failed");
-            }
+            tracing::info!(email = %email, attempts = throttle.failures, "login failed");
             return Err(IdentityError::InvalidCredentials);
         };
         self.store.clear_login_failures(&email).await?;
@@ -216,13 +212,18 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
         let Some(session) = self.store.find_session(&token.hash()).await? else {
             return Err(IdentityError::InvalidRefreshToken);
         };
-        if session.revoked_at.is_some() || session.expires_at <= now {
+        if session.revoked_at.is_some() {
             return Err(IdentityError::InvalidRefreshToken);
         }
+        // Reuse is checked before expiry: a stolen, spent token replayed late must still
+        // take its descendants down with it.
         if session.rotated_at.is_some() {
             tracing::warn!(user_id = %session.user_id, family = %session.family_id,
                 "refresh token reused: revoking its session family");
             self.store.revoke_family(session.family_id, now).await?;
+            return Err(IdentityError::InvalidRefreshToken);
+        }
+        if session.expires_at <= now {
             return Err(IdentityError::InvalidRefreshToken);
         }
         let user = match self.store.find_user(session.user_id).await? {
@@ -399,6 +400,12 @@ fn normalise_name(name: Option<&str>) -> Result<Option<String>, devforge_domain:
     let Some(name) = name.map(str::trim).filter(|name| !name.is_empty()) else {
         return Ok(None);
     };
+    if name.chars().any(char::is_control) {
+        return Err(devforge_domain::InvalidValue::new(
+            "name",
+            "must not contain control characters",
+        ));
+    }
     if name.chars().count() > 100 {
         return Err(devforge_domain::InvalidValue::new(
             "name",

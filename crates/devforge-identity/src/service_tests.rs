@@ -78,6 +78,18 @@ async fn registering_an_email_twice_is_refused_whatever_its_case() {
 }
 
 #[tokio::test]
+async fn a_name_with_control_characters_is_refused() {
+    let h = harness().await;
+    let input = Registration {
+        email: "ada@example.com",
+        password: PASSWORD,
+        name: Some("a\u{0}b"),
+    };
+    let result = h.service.register(input).await;
+    assert!(matches!(result, Err(IdentityError::Invalid(e)) if e.field == "name"));
+}
+
+#[tokio::test]
 async fn a_weak_password_is_refused_at_registration() {
     let h = harness().await;
     let weak = Registration {
@@ -173,6 +185,30 @@ async fn refreshing_rotates_and_reusing_an_old_token_revokes_the_family() {
         "the token issued by rotation dies with its family"
     );
     assert_eq!(h.store.live_sessions_of(first.user.id), 0);
+}
+
+#[tokio::test]
+async fn a_spent_token_replayed_after_it_expired_still_revokes_the_family() {
+    let h = harness().await;
+    let first = h
+        .service
+        .register(registration("ada@example.com"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.clock.advance(Duration::days(29));
+    let second = h
+        .service
+        .refresh(first.refresh_token.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.clock.advance(Duration::days(2));
+    let replay = h.service.refresh(first.refresh_token).await;
+    assert!(matches!(replay, Err(IdentityError::InvalidRefreshToken)));
+    let descendant = h.service.refresh(second.refresh_token).await;
+    assert!(matches!(
+        descendant,
+        Err(IdentityError::InvalidRefreshToken)
+    ));
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ pub struct RegisterRequest {
     #[schema(format = Password)]
     pub password: String,
     /// Display name.
-    #[garde(length(max = 100))]
+    #[garde(length(chars, max = 100))]
     pub name: Option<String>,
 }
 

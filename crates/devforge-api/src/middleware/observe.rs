@@ -7,6 +7,7 @@
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage as _, web};
@@ -30,6 +31,27 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     sane.then(|| value.to_owned())
 }
 
+/// The method as a metric label: the standard ones, or `other`, so that clients cannot
+/// create series at will.
+fn metric_method(method: &Method) -> String {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    if STANDARD.contains(method) {
+        method.to_string()
+    } else {
+        "other".to_owned()
+    }
+}
+
 /// The middleware function: id, span, log line, metrics.
 ///
 /// # Errors
@@ -43,7 +65,7 @@ pub async fn observe(
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
-    let method = req.method().to_string();
+    let method = metric_method(req.method());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,

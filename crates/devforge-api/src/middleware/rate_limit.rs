@@ -18,23 +18,26 @@ use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError as _};
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// Keys requests by client IP; with `only_credentials`, requests that carry no password
-/// or refresh token (e.g. `/auth/me`, `/auth/logout`) all share the key `None`, which is
-/// exempt.
+/// Keys requests by client IP. With `only_credentials`, the auth routes that check no
+/// password or refresh token (`/v1/auth/me`, `/v1/auth/logout`) share the key `None`,
+/// which is exempt; every other path is limited, so no spelling of a credential route
+/// (percent-encoded or not) escapes.
 #[derive(Debug, Clone)]
 pub struct ClientIpKey {
     trusted_proxies: Vec<IpAddr>,
     only_credentials: bool,
 }
 
-const CREDENTIAL_PATHS: [&str; 3] = ["/login", "/register", "/refresh"];
+const EXEMPT_FROM_CREDENTIAL_LIMIT: [&str; 2] = ["/v1/auth/me", "/v1/auth/logout"];
 
 impl KeyExtractor for ClientIpKey {
     type Key = Option<IpAddr>;
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        if self.only_credentials && !CREDENTIAL_PATHS.iter().any(|p| req.path().ends_with(p)) {
+        // The decoded path, as the router matches it.
+        let path = req.match_info().as_str();
+        if self.only_credentials && EXEMPT_FROM_CREDENTIAL_LIMIT.contains(&path) {
             return Ok(None);
         }
         // No peer address (a unix socket): one shared bucket.

@@ -8,7 +8,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Valid, ValidQuery};
 use crate::state::AppState;
 use actix_web::{get, patch, web};
-use devforge_domain::UserId;
+use devforge_domain::{InvalidValue, UserId};
 use devforge_identity::{UserFilter, UserPatch};
 
 /// Lists accounts, filtered by role and email text.
@@ -31,6 +31,13 @@ pub async fn list_users(
 ) -> Result<web::Json<PageResponse<AdminUserResponse>>, ApiError> {
     let query = query.0;
     let page = page_request(query.page, query.per_page)?;
+    if query
+        .email
+        .as_deref()
+        .is_some_and(|text| text.chars().any(char::is_control))
+    {
+        return Err(InvalidValue::new("email", "must not contain control characters").into());
+    }
     let filter = UserFilter {
         role: query.role.map(Into::into),
         email_contains: query.email,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use devforge_domain::{Email, StoreError};
 use devforge_identity::{LoginThrottleRepository, LoginThrottleState};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 fn to_state(row: &login_throttle::Model) -> LoginThrottleState {
     LoginThrottleState {
@@ -17,41 +17,48 @@ fn to_state(row: &login_throttle::Model) -> LoginThrottleState {
 }
 
 impl LoginThrottleRepository for SqlIdentityStore {
-    async fn login_throttle(&self, email: &Email) -> Result<LoginThrottleState, StoreError> {
-        let row = login_throttle::Entity::find_by_id(email.as_str().to_owned())
-            .one(self.conn())
-            .await
-            .map_err(store_error)?;
-        Ok(row.as_ref().map(to_state).unwrap_or_default())
-    }
-
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         email: &Email,
         now: DateTime<Utc>,
         max_failures: u32,
         lockout: Duration,
     ) -> Result<LoginThrottleState, StoreError> {
+        let key = email.as_str().to_owned();
+        let not_locked = Condition::any()
+            .add(login_throttle::Column::LockedUntil.is_null())
+            .add(login_throttle::Column::LockedUntil.lte(now));
+        // Every statement writes (or would), so the row lock (PostgreSQL) or the write lock
+        // (SQLite) is held from the first one: attempts for one email are serialised.
         let txn = self.conn().begin().await.map_err(store_error)?;
-        // One statement increments or creates the counter, so parallel failures all count.
-        login_throttle::Entity::insert(login_throttle::ActiveModel {
-            email: Set(email.as_str().to_owned()),
-            failures: Set(1),
-            locked_until: Set(None),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(login_throttle::Column::Email)
-                .value(
-                    login_throttle::Column::Failures,
-                    Expr::col((login_throttle::Entity, login_throttle::Column::Failures)).add(1),
-                )
-                .value(login_throttle::Column::UpdatedAt, Expr::value(now))
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await
-        .map_err(store_error)?;
+        let counted = login_throttle::Entity::update_many()
+            .col_expr(
+                login_throttle::Column::Failures,
+                Expr::col(login_throttle::Column::Failures).add(1),
+            )
+            .col_expr(login_throttle::Column::UpdatedAt, Expr::value(now))
+            .filter(login_throttle::Column::Email.eq(key.as_str()))
+            .filter(not_locked)
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        if counted.rows_affected == 0 {
+            // First attempt for this email (or it is locked: then the insert does nothing).
+            login_throttle::Entity::insert(login_throttle::ActiveModel {
+                email: Set(key.clone()),
+                failures: Set(1),
+                locked_until: Set(None),
+                updated_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(login_throttle::Column::Email)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(store_error)?;
+        }
         let max = i32::try_from(max_failures).unwrap_or(i32::MAX);
         login_throttle::Entity::update_many()
             .col_expr(login_throttle::Column::Failures, Expr::value(0))
@@ -59,12 +66,12 @@ impl LoginThrottleRepository for SqlIdentityStore {
                 login_throttle::Column::LockedUntil,
                 Expr::value(now + lockout),
             )
-            .filter(login_throttle::Column::Email.eq(email.as_str()))
-            .filter(login_throttle::Column::Failures.gte(max))
+            .filter(login_throttle::Column::Email.eq(key.as_str()))
+            .filter(login_throttle::Column::Failures.gt(max))
             .exec(&txn)
             .await
             .map_err(store_error)?;
-        let row = login_throttle::Entity::find_by_id(email.as_str().to_owned())
+        let row = login_throttle::Entity::find_by_id(key)
             .one(&txn)
             .await
             .map_err(store_error)?;
