@@ -207,6 +207,20 @@ pub async fn start(
     serve(settings, state)
 }
 
+/// Whether `text` is a browser origin: `http(s)://host[:port]`, nothing after.
+fn is_origin(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
 /// Starts serving `state` with the HTTP settings of `settings`.
 ///
 /// # Errors
@@ -229,6 +243,11 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
     .map_err(StartupError::Config)?;
     let limited = settings.rate_limit_enabled;
     let origins = settings.cors_origins.clone();
+    if let Some(bad) = origins.iter().find(|origin| !is_origin(origin)) {
+        return Err(StartupError::Config(format!(
+            "DEVFORGE_CORS_ORIGINS: `{bad}` is not an origin like https://app.example.com"
+        )));
+    }
     let max_body = settings.max_body_bytes;
     let data = web::Data::new(state);
 
@@ -289,4 +308,19 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
     let task = tokio::spawn(server);
     tracing::info!(%addr, "listening");
     Ok(RunningServer { addr, handle, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn only_scheme_host_and_port_make_an_origin() {
+        assert!(is_origin("https://app.example.com"));
+        assert!(is_origin("http://localhost:5173"));
+        assert!(!is_origin("*"));
+        assert!(!is_origin("app.example.com"));
+        assert!(!is_origin("https://app.example.com/path"));
+        assert!(!is_origin("https://"));
+    }
 }
