@@ -31,20 +31,21 @@ impl LoginThrottleRepository for SqlIdentityStore {
         // Every statement writes (or would), so the row lock (PostgreSQL) or the write lock
         // (SQLite) is held from the first one: attempts for one email are serialised.
         let txn = self.conn().begin().await.map_err(store_error)?;
-        let counted = login_throttle::Entity::update_many()
-            .col_expr(
-                login_throttle::Column::Failures,
-                Expr::col(login_throttle::Column::Failures).add(1),
-            )
-            .col_expr(login_throttle::Column::UpdatedAt, Expr::value(now))
-            .filter(login_throttle::Column::Email.eq(key.as_str()))
-            .filter(not_locked)
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
+        let count_attempt = || {
+            login_throttle::Entity::update_many()
+                .col_expr(
+                    login_throttle::Column::Failures,
+                    Expr::col(login_throttle::Column::Failures).add(1),
+                )
+                .col_expr(login_throttle::Column::UpdatedAt, Expr::value(now))
+                .filter(login_throttle::Column::Email.eq(key.as_str()))
+                .filter(not_locked.clone())
+                .exec(&txn)
+        };
+        let counted = count_attempt().await.map_err(store_error)?;
         if counted.rows_affected == 0 {
-            // First attempt for this email (or it is locked: then the insert does nothing).
-            login_throttle::Entity::insert(login_throttle::ActiveModel {
+            // First attempt for this email, or it is locked (then nothing is inserted).
+            let inserted = login_throttle::Entity::insert(login_throttle::ActiveModel {
                 email: Set(key.clone()),
                 failures: Set(1),
                 locked_until: Set(None),
@@ -58,6 +59,11 @@ impl LoginThrottleRepository for SqlIdentityStore {
             .exec_without_returning(&txn)
             .await
             .map_err(store_error)?;
+            if inserted == 0 {
+                // A parallel first attempt created the row after our update looked:
+                // count this attempt against it (a no-op when the email is locked).
+                count_attempt().await.map_err(store_error)?;
+            }
         }
         let max = i32::try_from(max_failures).unwrap_or(i32::MAX);
         login_throttle::Entity::update_many()
