@@ -14,7 +14,7 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps>";
 
 /// Crates that must never depend on the web framework or the ORM.
-const INNER_CRATES: [&str; 2] = ["devforge-domain", "devforge-identity"];
+const INNER_CRATES: [&str; 3] = ["devforge-domain", "devforge-identity", "devforge-licensing"];
 const OUTER_FRAMEWORKS: [&str; 4] = ["actix-web", "sea-orm", "sqlx", "actix-governor"];
 
 fn main() -> ExitCode {

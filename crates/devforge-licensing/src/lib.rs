@@ -1,0 +1,9 @@
+//! Licensing: the keys customers type, and (as the service grows) products, licenses,
+//! machine activations, validation and offline certificates.
+//!
+//! Like every service crate it depends on no web framework and no database driver, so the
+//! desktop tooling and other Rust services can parse and check keys with it alone.
+
+pub mod key;
+
+pub use key::{KeyError, LicenseKey};
