@@ -4,6 +4,11 @@
 //! Like every service crate it depends on no web framework and no database driver, so the
 //! desktop tooling and other Rust services can parse and check keys with it alone.
 
+pub mod activation;
+pub mod certificate;
 pub mod key;
+pub mod key_protection;
+pub mod license;
+pub mod product;
 
 pub use key::{KeyError, LicenseKey};
