@@ -191,7 +191,9 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match &err {
             StoreError::Unavailable(_) => Self::unavailable(&err),
-            StoreError::Duplicate { .. } | StoreError::Unexpected(_) => Self::internal(&err),
+            StoreError::Duplicate { .. }
+            | StoreError::MissingReference { .. }
+            | StoreError::Unexpected(_) => Self::internal(&err),
         }
     }
 }

@@ -35,6 +35,13 @@ pub enum StoreError {
         /// The violated uniqueness rule.
         constraint: String,
     },
+    /// A reference to another record that does not exist (a foreign key); `constraint`
+    /// names which.
+    #[error("missing referenced record for {constraint}")]
+    MissingReference {
+        /// The violated reference.
+        constraint: String,
+    },
     /// The storage could not be reached or timed out: worth retrying later.
     #[error("storage unavailable")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),

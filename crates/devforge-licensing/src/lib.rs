@@ -1,14 +1,41 @@
-//! Licensing: the keys customers type, and (as the service grows) products, licenses,
-//! machine activations, validation and offline certificates.
+//! Licensing: products, license keys, machine activations, validation and offline
+//! certificates.
+//!
+//! [`LicensingService`] holds the rules; storage is reached through the ports in [`ports`]
+//! (SQL adapters in the persistence crate, in-memory fakes in the unit tests). Keys are
+//! never stored in plaintext ([`KeyProtector`]), and certificates can be checked anywhere
+//! with [`verify_certificate`] and the published keys alone.
 //!
 //! Like every service crate it depends on no web framework and no database driver, so the
 //! desktop tooling and other Rust services can parse and check keys with it alone.
 
 pub mod activation;
 pub mod certificate;
+pub mod error;
+pub mod event;
 pub mod key;
 pub mod key_protection;
 pub mod license;
+pub mod ports;
 pub mod product;
+pub mod service;
 
+#[cfg(test)]
+mod fakes;
+
+pub use activation::{Activation, ActivationId, Fingerprint};
+pub use certificate::{
+    CertificateClaims, CertificateError, CertificateSigner, PublicKey, SigningKeyPair,
+    verify_certificate,
+};
+pub use error::LicensingError;
+pub use event::{Actor, EventKind, LicenseEvent};
 pub use key::{KeyError, LicenseKey};
+pub use key_protection::KeyProtector;
+pub use license::{License, LicenseId, LicenseSource, LicenseStatus, ValidationCode};
+pub use ports::{LicenseFilter, LicensingStore};
+pub use product::{Entitlement, LicenseTerms, Product, ProductPatch, Sku};
+pub use service::{
+    ActivationResult, IssueRequest, IssuedLicense, LicensingConfig, LicensingService, Requester,
+    ValidationResult,
+};

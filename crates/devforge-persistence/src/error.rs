@@ -4,10 +4,17 @@ use devforge_domain::StoreError;
 use sea_orm::{DbErr, SqlErr};
 
 /// Classifies a sea-orm error: unique violations become [`StoreError::Duplicate`],
+/// foreign-key violations [`StoreError::MissingReference`],
 /// connection problems [`StoreError::Unavailable`], everything else unexpected.
 pub fn store_error(err: DbErr) -> StoreError {
-    if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-        return StoreError::Duplicate { constraint: detail };
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(detail)) => {
+            return StoreError::Duplicate { constraint: detail };
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
+            return StoreError::MissingReference { constraint: detail };
+        }
+        _ => {}
     }
     match err {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unavailable(Box::new(err)),
