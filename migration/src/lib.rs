@@ -12,6 +12,10 @@ mod m20261128_000001_users;
 mod m20261128_000002_sessions;
 mod m20261128_000003_login_throttle;
 mod m20261128_000004_audit_log;
+mod m20261128_000005_products;
+mod m20261128_000006_licenses;
+mod m20261128_000007_activations;
+mod m20261128_000008_license_events;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -25,6 +29,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_sessions::Migration),
             Box::new(m20261128_000003_login_throttle::Migration),
             Box::new(m20261128_000004_audit_log::Migration),
+            Box::new(m20261128_000005_products::Migration),
+            Box::new(m20261128_000006_licenses::Migration),
+            Box::new(m20261128_000007_activations::Migration),
+            Box::new(m20261128_000008_license_events::Migration),
         ]
     }
 }

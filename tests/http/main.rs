@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod concurrency;
+mod licensing;
 mod migrations;
 mod ops;
 mod rate_limit;

@@ -38,6 +38,72 @@ fn rows() -> Vec<Row> {
         ),
         row(Method::GET, "/v1/admin/stats", [401, 403, 403, 403, 200]),
         row(Method::GET, "/v1/admin/audit", [401, 403, 403, 403, 200]),
+        row(Method::GET, "/v1/products", [200, 200, 200, 200, 200]),
+        row(Method::POST, "/v1/products", [401, 403, 403, 403, 201]),
+        row(Method::GET, "/v1/products/{sku}", [200, 200, 200, 200, 200]),
+        row(
+            Method::PATCH,
+            "/v1/products/{sku}",
+            [401, 403, 403, 403, 200],
+        ),
+        row(Method::POST, "/v1/licenses", [401, 403, 403, 403, 201]),
+        row(Method::GET, "/v1/licenses", [401, 200, 200, 200, 200]),
+        row(
+            Method::GET,
+            "/v1/licenses/public-key",
+            [200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/licenses/activate",
+            [201, 201, 201, 201, 201],
+        ),
+        row(
+            Method::POST,
+            "/v1/licenses/deactivate",
+            [404, 404, 404, 404, 404],
+        ),
+        row(
+            Method::POST,
+            "/v1/licenses/validate",
+            [200, 200, 200, 200, 200],
+        ),
+        row(Method::GET, "/v1/licenses/{id}", [401, 200, 404, 404, 200]),
+        row(
+            Method::POST,
+            "/v1/licenses/{id}/renew",
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/licenses/{id}/suspend",
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/licenses/{id}/reinstate",
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/licenses/{id}/revoke",
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/licenses/{id}/events",
+            [401, 200, 404, 404, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/licenses/{id}/activations",
+            [401, 200, 404, 404, 200],
+        ),
+        row(
+            Method::DELETE,
+            "/v1/licenses/{id}/activations/{activation_id}",
+            [401, 204, 404, 404, 204],
+        ),
         row(Method::GET, "/health/live", [200, 200, 200, 200, 200]),
         row(Method::GET, "/health/ready", [200, 200, 200, 200, 200]),
         row(Method::GET, "/metrics", [200, 200, 200, 200, 200]),
@@ -49,6 +115,14 @@ struct Cast {
     other_user: Account,
     support: Account,
     admin: Account,
+    /// A 30-day license of `user`'s, with many seats.
+    license_id: String,
+    license_key: String,
+    /// A license of `user`'s for the status-changing rows.
+    status_license_id: String,
+    /// Seats of `license_id`, one per caller who may free one.
+    seat_for_user: String,
+    seat_for_admin: String,
 }
 
 impl Cast {
@@ -64,8 +138,54 @@ impl Cast {
 }
 
 /// The concrete path and body for one call; bodies are valid so only authorization decides.
-fn call(row: &Row, cast: &Cast, attempt: usize) -> (String, Option<Value>) {
+fn call(row: &Row, cast: &Cast, caller: &str, attempt: usize) -> (String, Option<Value>) {
+    let license = &cast.license_id;
+    let status_license = &cast.status_license_id;
     match row.template {
+        "/v1/products" if row.method == Method::POST => (
+            row.template.into(),
+            Some(
+                json!({"sku": format!("sku-{attempt}"), "name": "P", "price": 100, "currency": "EUR", "max_activations": 1}),
+            ),
+        ),
+        "/v1/products/{sku}" => (
+            "/v1/products/matrix-pro".into(),
+            (row.method == Method::PATCH).then(|| json!({"name": "Renamed"})),
+        ),
+        "/v1/licenses" if row.method == Method::POST => (
+            row.template.into(),
+            Some(json!({"user_id": cast.user.id, "product": "matrix-pro"})),
+        ),
+        "/v1/licenses/activate" => (
+            row.template.into(),
+            Some(json!({"key": cast.license_key, "fingerprint": format!("matrix-{attempt}")})),
+        ),
+        "/v1/licenses/deactivate" => (
+            row.template.into(),
+            Some(json!({"key": cast.license_key, "fingerprint": "never-activated"})),
+        ),
+        "/v1/licenses/validate" => (row.template.into(), Some(json!({"key": cast.license_key}))),
+        "/v1/licenses/{id}" => (format!("/v1/licenses/{license}"), None),
+        "/v1/licenses/{id}/renew" => (
+            format!("/v1/licenses/{license}/renew"),
+            Some(json!({"days": 1})),
+        ),
+        "/v1/licenses/{id}/suspend" | "/v1/licenses/{id}/revoke" => (
+            row.template.replace("{id}", status_license),
+            Some(json!({"reason": "matrix"})),
+        ),
+        "/v1/licenses/{id}/reinstate" => (row.template.replace("{id}", status_license), None),
+        "/v1/licenses/{id}/events" | "/v1/licenses/{id}/activations" => {
+            (row.template.replace("{id}", license), None)
+        }
+        "/v1/licenses/{id}/activations/{activation_id}" => {
+            let seat = if caller == "admin" {
+                &cast.seat_for_admin
+            } else {
+                &cast.seat_for_user
+            };
+            (format!("/v1/licenses/{license}/activations/{seat}"), None)
+        }
         "/v1/auth/register" => (
             row.template.into(),
             Some(json!({"email": format!("new{attempt}@example.com"), "password": PASSWORD})),
@@ -87,15 +207,37 @@ fn call(row: &Row, cast: &Cast, attempt: usize) -> (String, Option<Value>) {
 }
 
 async fn cast(app: &TestApp) -> Cast {
+    let user = app.register("user@example.com").await;
+    let admin = app
+        .account_with_role("admin@example.com", Role::Admin)
+        .await;
+    let token = Some(admin.token.as_str());
+    let product = json!({"sku": "matrix-pro", "name": "Matrix", "price": 100, "currency": "EUR",
+        "license_duration_days": 30, "max_activations": 100});
+    assert_eq!(app.post("/v1/products", product, token).await.status(), 201);
+    let issue = json!({"user_id": user.id, "product": "matrix-pro"});
+    let license = json(app.post("/v1/licenses", issue.clone(), token).await).await;
+    let status_license = json(app.post("/v1/licenses", issue, token).await).await;
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let key = text(&license["key"]);
+    let mut seats = Vec::new();
+    for fingerprint in ["seat-user", "seat-admin"] {
+        let body = json!({"key": key, "fingerprint": fingerprint});
+        let seat = json(app.post("/v1/licenses/activate", body, None).await).await;
+        seats.push(text(&seat["activation"]["id"]));
+    }
     Cast {
-        user: app.register("user@example.com").await,
         other_user: app.register("other@example.com").await,
         support: app
             .account_with_role("support@example.com", Role::Support)
             .await,
-        admin: app
-            .account_with_role("admin@example.com", Role::Admin)
-            .await,
+        license_id: text(&license["id"]),
+        license_key: key,
+        status_license_id: text(&status_license["id"]),
+        seat_for_user: seats[0].clone(),
+        seat_for_admin: seats[1].clone(),
+        user,
+        admin,
     }
 }
 
@@ -107,7 +249,7 @@ on_every_backend! {
         for row in rows() {
             for (caller, expected) in CALLERS.iter().zip(row.expected) {
                 attempt += 1;
-                let (path, body) = call(&row, &cast, attempt);
+                let (path, body) = call(&row, &cast, caller, attempt);
                 let response = app.send(row.method.clone(), &path, body, cast.token(caller)).await;
                 let status = response.status().as_u16();
                 if status != expected {

@@ -6,12 +6,16 @@
 //!   `DEVFORGE_TEST_POSTGRES_URL` is set.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
 //!   of the inner crates, then `test`.
+//! - `bench validate`: the license-validation load benchmark (see `bench.rs`).
 //!
 //! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
 
+mod bench;
+
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps>";
+const USAGE: &str =
+    "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps|bench validate [...]>";
 
 /// Crates that must never depend on the web framework or the ORM.
 const INNER_CRATES: [&str; 3] = ["devforge-domain", "devforge-identity", "devforge-licensing"];
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("check-deps") => check_dependency_direction(),
         Some("ci") => ci(),
+        Some("bench") => bench::run(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {

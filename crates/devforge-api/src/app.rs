@@ -7,10 +7,10 @@ use crate::middleware::{
     security_headers::security_headers,
 };
 use crate::openapi::ApiDoc;
-use crate::routes::{admin, auth, ops};
+use crate::routes::{admin, auth, licenses, ops, products};
 use crate::secrets;
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::{AppState, Licensing};
 use crate::{extract, extract_errors};
 use actix_governor::Governor;
 use actix_web::dev::ServerHandle;
@@ -19,7 +19,11 @@ use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 use devforge_domain::SystemClock;
 use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityService};
-use devforge_persistence::{Database, DatabaseKind, SqlIdentityStore};
+use devforge_licensing::{
+    CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
+};
+use devforge_persistence::{Database, DatabaseKind, SqlIdentityStore, SqlLicensingStore};
+use sha2::{Digest as _, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::OpenApi as _;
@@ -104,12 +108,74 @@ pub async fn build_state(
     )
     .await
     .map_err(|e| StartupError::Config(e.to_string()))?;
+    let licensing = build_licensing(settings, &database)?;
     let metrics = Metrics::new().map_err(|e| StartupError::Config(e.to_string()))?;
     Ok(AppState {
         identity: Arc::new(identity),
+        licensing: Arc::new(licensing),
         database,
         metrics: Arc::new(metrics),
     })
+}
+
+/// A 32-byte key derived from a configured secret (SHA-256), so operators can supply any
+/// sufficiently long secret string.
+fn derive_key(secret: &str, variable: &str) -> Result<[u8; 32], StartupError> {
+    if secret.len() < 32 {
+        return Err(StartupError::Config(format!(
+            "{variable} must be at least 32 characters"
+        )));
+    }
+    Ok(Sha256::digest(secret.as_bytes()).into())
+}
+
+fn build_licensing(settings: &Settings, database: &Database) -> Result<Licensing, StartupError> {
+    let data_dir = settings.resolved_data_dir();
+    let lookup = secrets::configured_or_persisted(
+        settings.license_lookup_secret.as_deref(),
+        &data_dir,
+        "license-lookup-secret",
+        "DEVFORGE_LICENSE_LOOKUP_SECRET",
+    )?;
+    let encryption = secrets::configured_or_persisted(
+        settings.license_encryption_secret.as_deref(),
+        &data_dir,
+        "license-encryption-secret",
+        "DEVFORGE_LICENSE_ENCRYPTION_SECRET",
+    )?;
+    let protector = KeyProtector::new(
+        derive_key(&lookup, "DEVFORGE_LICENSE_LOOKUP_SECRET")?,
+        derive_key(&encryption, "DEVFORGE_LICENSE_ENCRYPTION_SECRET")?,
+    );
+    let signing = secrets::configured_or_generated(
+        settings.certificate_signing_keys.as_deref(),
+        &data_dir,
+        "certificate-signing-keys",
+        "DEVFORGE_CERTIFICATE_SIGNING_KEYS",
+        || SigningKeyPair::generate(&format!("k{}", chrono::Utc::now().format("%Y%m%d"))).encode(),
+    )?;
+    let keys = signing
+        .split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(SigningKeyPair::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartupError::Config(format!("DEVFORGE_CERTIFICATE_SIGNING_KEYS: {e}")))?;
+    let signer = CertificateSigner::new(
+        &keys,
+        Duration::days(i64::from(settings.certificate_offline_days.max(1))),
+    )
+    .map_err(|e| StartupError::Config(e.to_string()))?;
+    let config = LicensingConfig {
+        self_deactivations: settings.self_deactivations_per_day,
+        deactivation_window: Duration::hours(24),
+    };
+    Ok(LicensingService::new(
+        SqlLicensingStore::new(database.clone()),
+        SystemClock,
+        protector,
+        signer,
+        config,
+    ))
 }
 
 /// Applies pending migrations as the policy allows.
@@ -231,14 +297,21 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
         std::time::Duration::from_secs(1) / settings.rate_limit_per_second.max(1),
         settings.rate_limit_burst,
         &trusted,
-        false,
+        rate_limit::Counted::All,
+    )
+    .map_err(StartupError::Config)?;
+    let key_routes = rate_limit::limiter(
+        std::time::Duration::from_secs(60) / settings.auth_rate_limit_per_minute.max(1),
+        settings.auth_rate_limit_burst,
+        &trusted,
+        rate_limit::LICENSE_KEY_ROUTES,
     )
     .map_err(StartupError::Config)?;
     let credentials = rate_limit::limiter(
         std::time::Duration::from_secs(60) / settings.auth_rate_limit_per_minute.max(1),
         settings.auth_rate_limit_burst,
         &trusted,
-        true,
+        rate_limit::AUTH_EXEMPT,
     )
     .map_err(StartupError::Config)?;
     let limited = settings.rate_limit_enabled;
@@ -274,6 +347,31 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
                             .service(auth::refresh)
                             .service(auth::logout)
                             .service(auth::me),
+                    )
+                    .service(
+                        scope("/products")
+                            .service(products::list_products)
+                            .service(products::create_product)
+                            .service(products::get_product)
+                            .service(products::update_product),
+                    )
+                    .service(
+                        scope("/licenses")
+                            .wrap(Condition::new(limited, Governor::new(&key_routes)))
+                            .service(licenses::issue_license)
+                            .service(licenses::list_licenses)
+                            .service(licenses::public_keys)
+                            .service(licenses::activate)
+                            .service(licenses::deactivate)
+                            .service(licenses::validate)
+                            .service(licenses::get_license)
+                            .service(licenses::renew)
+                            .service(licenses::revoke)
+                            .service(licenses::suspend)
+                            .service(licenses::reinstate)
+                            .service(licenses::events)
+                            .service(licenses::activations)
+                            .service(licenses::remove_activation),
                     )
                     .service(
                         scope("/admin")

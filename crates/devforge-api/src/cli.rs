@@ -35,6 +35,28 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Load-test helpers (for `cargo xtask bench`; never on a production database).
+    #[command(hide = true)]
+    Bench {
+        #[command(subcommand)]
+        action: BenchAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchAction {
+    /// Issue licenses through the licensing service and write their keys to a file.
+    SeedLicenses {
+        /// How many.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Issues in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Where to write the keys, one per line.
+        #[arg(long)]
+        keys_file: std::path::PathBuf,
+    },
 }
 
 /// What `migrate` does.
@@ -159,6 +181,14 @@ async fn execute(cli: Cli) -> Result<(), String> {
             };
             create_user(&settings, &email, &password, name.as_deref(), role.into()).await
         }
+        Command::Bench {
+            action:
+                BenchAction::SeedLicenses {
+                    count,
+                    concurrency,
+                    keys_file,
+                },
+        } => crate::bench_seed::seed_licenses(&settings, count, concurrency, &keys_file).await,
     }
 }
 

@@ -10,6 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use devforge_domain::{InvalidValue, StoreError};
 use devforge_identity::IdentityError;
+use devforge_licensing::LicensingError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -131,6 +132,12 @@ impl ApiError {
         )
     }
 
+    /// The same problem under another stable code.
+    #[must_use]
+    pub fn with_code(self, code: &'static str) -> Self {
+        Self { code, ..self }
+    }
+
     /// The stable code.
     #[must_use]
     pub fn code(&self) -> &'static str {
@@ -234,6 +241,86 @@ impl From<IdentityError> for ApiError {
                 StatusCode::CONFLICT,
                 "cannot_modify_self",
                 "administrators cannot change their own role or disable themselves",
+            ),
+            E::Store(store) => store.into(),
+            E::Internal(message) => Self::internal(&StringError(message)),
+        }
+    }
+}
+
+impl From<LicensingError> for ApiError {
+    fn from(err: LicensingError) -> Self {
+        use LicensingError as E;
+        match err {
+            E::Invalid(invalid) => invalid.into(),
+            E::MalformedKey(key) => Self::validation(vec![FieldError {
+                field: "key".into(),
+                message: key.to_string(),
+            }])
+            .with_code("invalid_license_key"),
+            E::SkuTaken => Self::new(
+                StatusCode::CONFLICT,
+                "sku_taken",
+                "a product with this SKU already exists",
+            ),
+            E::ProductNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "product_not_found",
+                "no such product",
+            ),
+            E::LicenseNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "license_not_found",
+                "no such license",
+            ),
+            E::UnknownUser => Self::validation(vec![FieldError {
+                field: "user_id".into(),
+                message: "no such user".into(),
+            }]),
+            E::Revoked => Self::new(
+                StatusCode::FORBIDDEN,
+                "license_revoked",
+                "the license has been revoked",
+            ),
+            E::Suspended => Self::new(
+                StatusCode::FORBIDDEN,
+                "license_suspended",
+                "the license is suspended",
+            ),
+            E::Expired => Self::new(
+                StatusCode::FORBIDDEN,
+                "license_expired",
+                "the license has expired",
+            ),
+            E::ActivationLimitReached => Self::new(
+                StatusCode::CONFLICT,
+                "activation_limit_reached",
+                "the license is activated on the maximum number of machines; deactivate one first",
+            ),
+            E::ActivationNotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "activation_not_found",
+                "no such activation on this license",
+            ),
+            E::DeactivationLimitReached => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "deactivation_limit_reached",
+                "too many deactivations for this license in the last 24 hours; try again later",
+            ),
+            E::InvalidTransition { from, to } => Self::new(
+                StatusCode::CONFLICT,
+                "invalid_transition",
+                format!("a {from} license cannot become {to}"),
+            ),
+            E::Conflict => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the license changed meanwhile; try again",
+            ),
+            E::PaymentAlreadyFulfilled => Self::new(
+                StatusCode::CONFLICT,
+                "payment_already_fulfilled",
+                "a license already exists for this payment",
             ),
             E::Store(store) => store.into(),
             E::Internal(message) => Self::internal(&StringError(message)),

@@ -71,9 +71,10 @@ fn is_admin(role: Role) -> bool {
     role == Role::Admin
 }
 
-/// Middleware for a whole scope of admin routes: the caller is authenticated and checked
-/// *before* any path, query or body is parsed, so an anonymous caller learns nothing from
-/// validation errors and no body is read for them.
+/// Middleware for admin routes (a whole scope, or one route through
+/// `wrap = "from_fn(admins_only)"`): the caller is authenticated and checked *before* any
+/// path, query or body is parsed, so an anonymous caller learns nothing from validation
+/// errors and no body is read for them.
 ///
 /// # Errors
 /// Passes on errors of the inner service.
@@ -86,6 +87,7 @@ pub async fn admins_only(
     match require(state, token, is_admin).await {
         Ok(principal) => {
             req.extensions_mut().insert(Admin(principal));
+            req.extensions_mut().insert(Authenticated(principal));
             next.call(req)
                 .await
                 .map(ServiceResponse::map_into_boxed_body)
@@ -94,14 +96,65 @@ pub async fn admins_only(
     }
 }
 
-impl FromRequest for Authenticated {
+/// Like [`admins_only`], for routes any logged-in account may call.
+///
+/// # Errors
+/// Passes on errors of the inner service.
+pub async fn logged_in(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer_token(req.headers());
+    match authenticate(state, token).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(Authenticated(principal));
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        }
+        Err(err) => Ok(req.error_response(err)),
+    }
+}
+
+/// A caller that may be anonymous; a bearer token, when sent, must be valid.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthenticated(pub Option<Principal>);
+
+impl FromRequest for MaybeAuthenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .contains_key(header::AUTHORIZATION)
+            .then(|| bearer_token(req.headers()));
+        Box::pin(async move {
+            match token {
+                None => Ok(Self(None)),
+                Some(token) => authenticate(state, token).await.map(|p| Self(Some(p))),
+            }
+        })
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Already checked by `logged_in` or `admins_only` when the route is wrapped.
+        let checked = req.extensions().get::<Authenticated>().copied();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req.headers());
-        Box::pin(async move { authenticate(state, token).await.map(Self) })
+        Box::pin(async move {
+            match checked {
+                Some(caller) => Ok(caller),
+                None => authenticate(state, token).await.map(Self),
+            }
+        })
     }
 }
 

@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
+        (name = "products", description = "The product catalogue"),
+        (name = "licenses", description = "Licenses, machine activations, validation and offline certificates"),
         (name = "admin", description = "Administration (admins only)"),
         (name = "operations", description = "Health and metrics"),
     )

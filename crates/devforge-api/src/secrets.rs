@@ -17,6 +17,26 @@ pub fn configured_or_persisted(
     file_name: &str,
     variable: &str,
 ) -> std::io::Result<String> {
+    configured_or_generated(configured, data_dir, file_name, variable, random_hex)
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0_u8; 64];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// As [`configured_or_persisted`], with `generate` making the value when there is none.
+///
+/// # Errors
+/// When the file cannot be read or written.
+pub fn configured_or_generated(
+    configured: Option<&str>,
+    data_dir: &Path,
+    file_name: &str,
+    variable: &str,
+    generate: impl FnOnce() -> String,
+) -> std::io::Result<String> {
     if let Some(secret) = configured {
         return Ok(secret.to_owned());
     }
@@ -24,9 +44,7 @@ pub fn configured_or_persisted(
     let secret = match std::fs::read_to_string(&path) {
         Ok(existing) => existing.trim().to_owned(),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            let mut bytes = [0_u8; 64];
-            rand::rng().fill_bytes(&mut bytes);
-            let secret = hex::encode(bytes);
+            let secret = generate();
             write_private(&path, &secret)?;
             secret
         }

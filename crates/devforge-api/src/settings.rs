@@ -180,6 +180,55 @@ pub struct Settings {
     )]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// Secret (at least 32 characters) keying the hash that license keys are looked up by.
+    /// Default: generated once and kept in the data directory.
+    #[arg(
+        long,
+        env = "DEVFORGE_LICENSE_LOOKUP_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub license_lookup_secret: Option<String>,
+
+    /// Secret (at least 32 characters) encrypting stored license keys. Default: generated
+    /// once and kept in the data directory.
+    #[arg(
+        long,
+        env = "DEVFORGE_LICENSE_ENCRYPTION_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub license_encryption_secret: Option<String>,
+
+    /// Ed25519 keys signing offline certificates, comma-separated `kid:base64url-seed`; the
+    /// first signs, all are published. Default: one generated and kept in the data
+    /// directory.
+    #[arg(
+        long,
+        env = "DEVFORGE_CERTIFICATE_SIGNING_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub certificate_signing_keys: Option<String>,
+
+    /// How long an offline certificate lasts at most, in days.
+    #[arg(
+        long,
+        env = "DEVFORGE_CERTIFICATE_OFFLINE_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub certificate_offline_days: u32,
+
+    /// Self-service seat releases allowed per license per 24 hours.
+    #[arg(
+        long,
+        env = "DEVFORGE_SELF_DEACTIVATIONS_PER_DAY",
+        default_value_t = 3,
+        global = true
+    )]
+    pub self_deactivations_per_day: u32,
+
     /// Browser origins allowed by CORS (comma-separated, e.g. `https://app.example.com`).
     /// Default: none.
     #[arg(
@@ -198,6 +247,18 @@ impl std::fmt::Debug for Settings {
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
             .field("listen", &self.listen)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field(
+                "license_lookup_secret",
+                &self.license_lookup_secret.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "license_encryption_secret",
+                &self.license_encryption_secret.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "certificate_signing_keys",
+                &self.certificate_signing_keys.as_ref().map(|_| "<set>"),
+            )
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
             .field("db_pool_size", &self.db_pool_size)

@@ -34,7 +34,10 @@ pub use key::{KeyError, LicenseKey};
 pub use key_protection::KeyProtector;
 pub use license::{License, LicenseId, LicenseSource, LicenseStatus, ValidationCode};
 pub use ports::{LicenseFilter, LicensingStore};
-pub use product::{Entitlement, LicenseTerms, Product, ProductPatch, Sku};
+pub use product::{
+    Entitlement, LicenseTerms, NewProduct, Product, ProductChanges, ProductPatch, Sku,
+    parse_entitlements,
+};
 pub use service::{
     ActivationResult, IssueRequest, IssuedLicense, LicensingConfig, LicensingService, Requester,
     ValidationResult,

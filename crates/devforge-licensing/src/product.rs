@@ -165,7 +165,82 @@ pub struct Product {
     pub created_at: DateTime<Utc>,
 }
 
-/// An admin's change to a product. `None` leaves a field as it is.
+/// A product about to be created (the service stamps its creation time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
+    /// Identifier.
+    pub sku: Sku,
+    /// Display name.
+    pub name: String,
+    /// Price.
+    pub price: Money,
+    /// License terms.
+    pub terms: LicenseTerms,
+    /// What its licenses entitle to.
+    pub entitlements: Vec<Entitlement>,
+    /// Listed publicly.
+    pub active: bool,
+}
+
+/// What an admin asks to change; absent (`None`) fields stay. Terms and price are merged
+/// with the current product's by the service, then checked as a whole.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New price in minor units (the currency stays unless also given).
+    pub price_minor_units: Option<i64>,
+    /// New currency (the amount stays unless also given).
+    pub currency: Option<devforge_domain::Currency>,
+    /// New duration: `Some(None)` for perpetual.
+    pub duration_days: Option<Option<u32>>,
+    /// New seat count.
+    pub max_activations: Option<u32>,
+    /// New grace days.
+    pub grace_days: Option<u32>,
+    /// New entitlements.
+    pub entitlements: Option<Vec<Entitlement>>,
+    /// Show or hide.
+    pub active: Option<bool>,
+}
+
+impl ProductChanges {
+    /// The storage patch for `current` with these changes applied.
+    ///
+    /// # Errors
+    /// [`InvalidValue`] when the merged terms break a rule.
+    pub fn into_patch(self, current: &Product) -> Result<ProductPatch, InvalidValue> {
+        let terms_changed = self.duration_days.is_some()
+            || self.max_activations.is_some()
+            || self.grace_days.is_some();
+        let terms = if terms_changed {
+            Some(LicenseTerms::new(
+                self.duration_days.unwrap_or(current.terms.duration_days),
+                self.max_activations
+                    .unwrap_or(current.terms.max_activations),
+                self.grace_days.unwrap_or(current.terms.grace_days),
+            )?)
+        } else {
+            None
+        };
+        let price = (self.price_minor_units.is_some() || self.currency.is_some()).then(|| {
+            Money::new(
+                self.price_minor_units
+                    .unwrap_or(current.price.minor_units()),
+                self.currency.unwrap_or(current.price.currency()),
+            )
+        });
+        Ok(ProductPatch {
+            name: self.name,
+            price,
+            terms,
+            entitlements: self.entitlements,
+            active: self.active,
+        })
+    }
+}
+
+/// A change to a product as storage applies it. `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProductPatch {
     /// New name.

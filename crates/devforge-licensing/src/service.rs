@@ -11,7 +11,7 @@ use crate::ports::{
     DeactivationOutcome, DeactivationThrottle, LicenseFilter, LicensingStore, NewLicense,
     SeatSelector,
 };
-use crate::product::{Product, ProductPatch, Sku};
+use crate::product::{NewProduct, Product, ProductChanges, ProductPatch, Sku};
 use chrono::{DateTime, Duration, Utc};
 use devforge_domain::{
     Clock, InvalidValue, NewAuditEntry, Page, PageRequest, Role, StoreError, UserId,
@@ -159,8 +159,17 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
     pub async fn create_product(
         &self,
         actor: Requester,
-        product: Product,
+        new: NewProduct,
     ) -> Result<Product, LicensingError> {
+        let product = Product {
+            sku: new.sku,
+            name: new.name,
+            price: new.price,
+            terms: new.terms,
+            entitlements: new.entitlements,
+            active: new.active,
+            created_at: self.clock.now(),
+        };
         let entry = audit(
             actor,
             "product.created",
@@ -178,13 +187,20 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
     /// Changes a product (admins). Licenses already issued keep their terms.
     ///
     /// # Errors
-    /// [`LicensingError::ProductNotFound`].
+    /// [`LicensingError::ProductNotFound`], [`LicensingError::Invalid`] when the merged
+    /// terms break a rule.
     pub async fn update_product(
         &self,
         actor: Requester,
         sku: &Sku,
-        patch: ProductPatch,
+        changes: ProductChanges,
     ) -> Result<Product, LicensingError> {
+        let current = self
+            .store
+            .find_product(sku)
+            .await?
+            .ok_or(LicensingError::ProductNotFound)?;
+        let patch: ProductPatch = changes.into_patch(&current)?;
         let detail = json!({
             "name": patch.name, "active": patch.active,
             "price": patch.price.map(|p| p.minor_units()),

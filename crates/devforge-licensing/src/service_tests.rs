@@ -6,7 +6,7 @@ use crate::fakes::FakeStore;
 use crate::key_protection::KeyProtector;
 use crate::license::{LicenseSource, LicenseStatus, ValidationCode};
 use crate::ports::LicenseFilter;
-use crate::product::{Entitlement, LicenseTerms, Product, Sku};
+use crate::product::{Entitlement, LicenseTerms, NewProduct, ProductChanges, Sku};
 use chrono::{Duration, TimeZone, Utc};
 use devforge_domain::{Currency, ManualClock, Money, PageRequest, Role, UserId};
 
@@ -57,16 +57,15 @@ fn harness() -> Harness {
     }
 }
 
-fn product(duration_days: Option<u32>, seats: u32) -> Product {
+fn product(duration_days: Option<u32>, seats: u32) -> NewProduct {
     let eur = Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}"));
-    Product {
+    NewProduct {
         sku: sku("devforge-pro"),
         name: "Dev Forge Pro".into(),
         price: Money::new(9900, eur),
         terms: LicenseTerms::new(duration_days, seats, 7).unwrap_or_else(|e| panic!("{e}")),
         entitlements: vec![Entitlement::parse("pro").unwrap_or_else(|e| panic!("{e}"))],
         active: true,
-        created_at: Utc::now(),
     }
 }
 
@@ -517,4 +516,49 @@ async fn inactive_products_are_hidden_from_the_public() {
     assert!(h.service.product(&sku("devforge-pro"), true).await.is_ok());
     let again = h.service.create_product(h.admin, product(None, 1)).await;
     assert!(matches!(again, Err(LicensingError::SkuTaken)));
+}
+
+#[tokio::test]
+async fn product_changes_merge_with_the_current_terms_and_keep_issued_licenses_as_they_were() {
+    let h = harness();
+    let issued = issued(&h, Some(30), 3).await;
+    let changes = ProductChanges {
+        max_activations: Some(5),
+        price_minor_units: Some(12_900),
+        ..ProductChanges::default()
+    };
+    let updated = h
+        .service
+        .update_product(h.admin, &sku("devforge-pro"), changes)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(updated.terms.max_activations, 5);
+    assert_eq!(
+        updated.terms.duration_days,
+        Some(30),
+        "untouched terms stay"
+    );
+    assert_eq!(updated.price.minor_units(), 12_900);
+    assert_eq!(updated.price.currency().code(), "EUR");
+    let license = h
+        .service
+        .license_for(h.owner, issued.license.id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(license.max_activations, 3);
+    let bad = ProductChanges {
+        max_activations: Some(0),
+        ..ProductChanges::default()
+    };
+    assert!(matches!(
+        h.service
+            .update_product(h.admin, &sku("devforge-pro"), bad)
+            .await,
+        Err(LicensingError::Invalid(_))
+    ));
+    let missing = h
+        .service
+        .update_product(h.admin, &sku("nothing-here"), ProductChanges::default())
+        .await;
+    assert!(matches!(missing, Err(LicensingError::ProductNotFound)));
 }

@@ -10,6 +10,8 @@ pub mod database;
 pub mod entities;
 pub mod error;
 pub mod identity;
+pub mod licensing;
 
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
+pub use licensing::SqlLicensingStore;

@@ -3,5 +3,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod double_option;
+pub mod licenses;
 pub mod page;
+pub mod products;
 pub mod role;

@@ -18,30 +18,60 @@ use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError as _};
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// Keys requests by client IP. With `only_credentials`, the auth routes that check no
-/// password or refresh token (`/v1/auth/me`, `/v1/auth/logout`) share the key `None`,
-/// which is exempt; every other path is limited, so no spelling of a credential route
-/// (percent-encoded or not) escapes.
+/// Which requests under a limiter count.
+#[derive(Debug, Clone, Copy)]
+pub enum Counted {
+    /// Every request.
+    All,
+    /// Every request except those to these (decoded) paths: no spelling of a limited
+    /// route, percent-encoded or not, escapes.
+    Except(&'static [&'static str]),
+    /// Only requests to these (decoded) paths.
+    Only(&'static [&'static str]),
+}
+
+/// The auth routes that check no password or refresh token.
+pub const AUTH_EXEMPT: Counted = Counted::Except(&["/v1/auth/me", "/v1/auth/logout"]);
+
+/// The license routes where the key is the credential.
+pub const LICENSE_KEY_ROUTES: Counted = Counted::Only(&[
+    "/v1/licenses/activate",
+    "/v1/licenses/deactivate",
+    "/v1/licenses/validate",
+]);
+
+/// A request's bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// Not counted by this limiter.
+    Exempt,
+    /// Counted per client address (`None`: no peer address, e.g. a unix socket).
+    Client(Option<IpAddr>),
+}
+
+/// Keys requests by client IP; requests a limiter does not count go to [`Bucket::Exempt`].
 #[derive(Debug, Clone)]
 pub struct ClientIpKey {
     trusted_proxies: Vec<IpAddr>,
-    only_credentials: bool,
+    counted: Counted,
 }
 
-const EXEMPT_FROM_CREDENTIAL_LIMIT: [&str; 2] = ["/v1/auth/me", "/v1/auth/logout"];
-
 impl KeyExtractor for ClientIpKey {
-    type Key = Option<IpAddr>;
+    type Key = Bucket;
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
         // The decoded path, as the router matches it.
         let path = req.match_info().as_str();
-        if self.only_credentials && EXEMPT_FROM_CREDENTIAL_LIMIT.contains(&path) {
-            return Ok(None);
+        let counted = match self.counted {
+            Counted::All => true,
+            Counted::Except(paths) => !paths.contains(&path),
+            Counted::Only(paths) => paths.contains(&path),
+        };
+        if !counted {
+            return Ok(Bucket::Exempt);
         }
-        // No peer address (a unix socket): one shared bucket.
-        Ok(client_ip(req, &self.trusted_proxies))
+        Ok(Bucket::Client(client_ip(req, &self.trusted_proxies)))
     }
 
     fn exceed_rate_limit_response(
@@ -61,11 +91,7 @@ impl KeyExtractor for ClientIpKey {
     }
 
     fn whitelisted_keys(&self) -> Vec<Self::Key> {
-        if self.only_credentials {
-            vec![None]
-        } else {
-            Vec::new()
-        }
+        vec![Bucket::Exempt]
     }
 }
 
@@ -80,14 +106,14 @@ pub fn limiter(
     period: Duration,
     burst: u32,
     trusted_proxies: &[IpAddr],
-    only_credentials: bool,
+    counted: Counted,
 ) -> Result<LimiterConfig, String> {
     GovernorConfigBuilder::default()
         .period(period)
         .burst_size(burst)
         .key_extractor(ClientIpKey {
             trusted_proxies: trusted_proxies.to_vec(),
-            only_credentials,
+            counted,
         })
         .finish()
         .ok_or_else(|| "rate limits must have a non-zero rate and burst".to_owned())

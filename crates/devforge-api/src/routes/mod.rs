@@ -3,4 +3,18 @@
 
 pub mod admin;
 pub mod auth;
+pub mod licenses;
 pub mod ops;
+pub mod products;
+
+use devforge_identity::Principal;
+use devforge_licensing::Requester;
+
+/// The licensing service's view of an authenticated caller.
+#[must_use]
+pub fn licensing_requester(principal: Principal) -> Requester {
+    Requester {
+        user_id: principal.user_id,
+        role: principal.role,
+    }
+}

@@ -1,0 +1,700 @@
+//! `SqlLicensingStore` against real databases: SQLite always, PostgreSQL too when
+//! `DEVFORGE_TEST_POSTGRES_URL` names a server (a database is created per test and dropped
+//! afterwards). The limits are checked with parallel calls, since that is where a SQL
+//! adapter can get them wrong.
+
+use chrono::{DateTime, Duration, Utc};
+use devforge_domain::{Currency, Money, NewAuditEntry, PageRequest, StoreError, UserId};
+use devforge_licensing::activation::{Activation, ActivationId, ActivationOutcome, Fingerprint};
+use devforge_licensing::event::{Actor, EventKind, NewLicenseEvent};
+use devforge_licensing::key_protection::KeyHash;
+use devforge_licensing::license::{LicenseId, LicenseSource, LicenseStatus};
+use devforge_licensing::ports::{
+    ActivationRepository, DeactivationOutcome, DeactivationThrottle, LicenseFilter,
+    LicenseRepository, NewLicense, ProductRepository, SeatSelector,
+};
+use devforge_licensing::product::{Entitlement, LicenseTerms, Product, ProductPatch, Sku};
+use devforge_persistence::entities::users;
+use devforge_persistence::{Database, SqlLicensingStore};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde_json::json;
+
+const POSTGRES_URL_VAR: &str = "DEVFORGE_TEST_POSTGRES_URL";
+
+/// A migrated database; a PostgreSQL one is dropped with it.
+struct TestDb {
+    db: Database,
+    postgres: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    async fn all() -> Vec<Self> {
+        let mut all = vec![Self::sqlite().await];
+        if let Some(url) = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
+            all.push(Self::postgres(url).await);
+        }
+        all
+    }
+
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        Self::migrated(&url, None, dir).await
+    }
+
+    async fn postgres(admin_url: String) -> Self {
+        let name = format!("devforge_store_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url, 1)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        admin
+            .connection()
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = admin.close().await;
+        let (base, query) = admin_url
+            .split_once('?')
+            .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+        let prefix = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
+        let url = match query {
+            Some(query) => format!("{prefix}/{name}?{query}"),
+            None => format!("{prefix}/{name}"),
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        Self::migrated(&url, Some((admin_url, name)), dir).await
+    }
+
+    async fn migrated(
+        url: &str,
+        postgres: Option<(String, String)>,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let db = Database::connect(url, 16)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        db.migrate_up(None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        Self {
+            db,
+            postgres,
+            _dir: dir,
+        }
+    }
+
+    fn store(&self) -> SqlLicensingStore {
+        SqlLicensingStore::new(self.db.clone())
+    }
+
+    async fn user(&self) -> UserId {
+        let id = UserId::generate();
+        let now = Utc::now();
+        users::ActiveModel {
+            id: Set(id.as_uuid()),
+            email: Set(format!("{id}@example.com")),
+            name: Set(None),
+            password_hash: Set("x".into()),
+            role: Set("customer".into()),
+            disabled: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(self.db.connection())
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        id
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let db = self.db.clone();
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async move {
+                    let _ = db.close().await;
+                    if let Ok(admin) = Database::connect(&admin_url, 1).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = admin.connection().execute_unprepared(&sql).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            }
+        });
+        let _ = dropper.join();
+    }
+}
+
+fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn audit(action: &str, at: DateTime<Utc>) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: None,
+        action: action.into(),
+        target_type: "test".into(),
+        target_id: "test".into(),
+        detail: json!({}),
+        at,
+    }
+}
+
+fn event(kind: EventKind, at: DateTime<Utc>) -> NewLicenseEvent {
+    NewLicenseEvent {
+        kind,
+        actor: Actor::KeyHolder,
+        detail: json!({}),
+        at,
+    }
+}
+
+fn product(raw_sku: &str, max_activations: u32) -> Product {
+    Product {
+        sku: sku(raw_sku),
+        name: "Dev Forge Pro".into(),
+        price: Money::new(
+            4_900,
+            Currency::parse("EUR").unwrap_or_else(|e| panic!("{e}")),
+        ),
+        terms: LicenseTerms::new(Some(365), max_activations, 14).unwrap_or_else(|e| panic!("{e}")),
+        entitlements: vec![Entitlement::parse("pro").unwrap_or_else(|e| panic!("{e}"))],
+        active: true,
+        created_at: Utc::now(),
+    }
+}
+
+fn new_license(user_id: UserId, product: &Product, source: LicenseSource) -> NewLicense {
+    let id = LicenseId::generate();
+    let now = Utc::now();
+    NewLicense {
+        id,
+        user_id,
+        product: product.sku.clone(),
+        key_hash: KeyHash::from_stored(format!("{:064}", id.as_uuid().simple())),
+        sealed_key: vec![0, 1, 2, 255],
+        issued_at: now,
+        expires_at: Some(now + Duration::days(365)),
+        grace_days: product.terms.grace_days,
+        max_activations: product.terms.max_activations,
+        entitlements: product.entitlements.clone(),
+        source,
+    }
+}
+
+async fn licensed(test: &TestDb, max_activations: u32) -> (SqlLicensingStore, LicenseId) {
+    let store = test.store();
+    let user = test.user().await;
+    let product = product("pro", max_activations);
+    store
+        .insert_product(product.clone(), audit("product.created", Utc::now()))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let license = new_license(user, &product, LicenseSource::Admin(user));
+    let id = license.id;
+    store
+        .insert_license(license, event(EventKind::Issued, Utc::now()), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    (store, id)
+}
+
+fn machine(license_id: LicenseId, fingerprint: &str) -> Activation {
+    Activation {
+        id: ActivationId::generate(),
+        license_id,
+        fingerprint: Fingerprint::parse(fingerprint).unwrap_or_else(|e| panic!("{e}")),
+        name: Some("Laptop".into()),
+        platform: None,
+        created_at: Utc::now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_activations_take_exactly_the_free_seats() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 3).await;
+        let tasks: Vec<_> = (0..12)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let activation = machine(id, &format!("machine-{n}"));
+                    store
+                        .activate(activation, event(EventKind::Activated, Utc::now()))
+                        .await
+                })
+            })
+            .collect();
+        let mut created = 0;
+        let mut refused = 0;
+        for task in tasks {
+            match task.await.unwrap_or_else(|e| panic!("{e}")) {
+                Ok(ActivationOutcome::Created(_)) => created += 1,
+                Ok(ActivationOutcome::LimitReached) => refused += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((created, refused), (3, 9));
+        let license = store
+            .find_license(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(license.map(|l| l.activations_count), Some(3));
+        let seats = store
+            .list_activations(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(seats.len(), 3);
+
+        // The same machine again, in parallel: one seat, and it is reported as existing.
+        let again: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                let fingerprint = seats[0].fingerprint.as_str().to_owned();
+                tokio::spawn(async move {
+                    store
+                        .activate(
+                            machine(id, &fingerprint),
+                            event(EventKind::Activated, Utc::now()),
+                        )
+                        .await
+                })
+            })
+            .collect();
+        for task in again {
+            let outcome = task.await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                outcome.unwrap_or_else(|e| panic!("{e:?}")),
+                ActivationOutcome::Existing(seats[0].clone())
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_activations_of_one_new_machine_take_one_seat() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 5).await;
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .activate(machine(id, "twin"), event(EventKind::Activated, Utc::now()))
+                        .await
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for task in tasks {
+            match task.await.unwrap_or_else(|e| panic!("{e}")) {
+                Ok(ActivationOutcome::Created(_)) => created += 1,
+                Ok(ActivationOutcome::Existing(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(created, 1);
+        let license = store
+            .find_license(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(license.map(|l| l.activations_count), Some(1));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activating_a_suspended_license_leaves_no_seat() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 3).await;
+        let now = Utc::now();
+        let suspended = store
+            .change_status(
+                id,
+                &[LicenseStatus::Active],
+                LicenseStatus::Suspended,
+                Some("dispute".into()),
+                event(EventKind::Suspended, now),
+                Some(audit("license.suspended", now)),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            suspended
+                .as_ref()
+                .map(|l| (l.status, l.revocation_reason.as_deref())),
+            Some((LicenseStatus::Suspended, Some("dispute")))
+        );
+        let outcome = store
+            .activate(machine(id, "m"), event(EventKind::Activated, now))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(outcome, ActivationOutcome::NotActive);
+        let seats = store
+            .list_activations(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(seats.is_empty());
+
+        // Not from `active` any more: nothing changes.
+        let again = store
+            .change_status(
+                id,
+                &[LicenseStatus::Active],
+                LicenseStatus::Suspended,
+                None,
+                event(EventKind::Suspended, now),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(again, None);
+        let reinstated = store
+            .change_status(
+                id,
+                &[LicenseStatus::Suspended],
+                LicenseStatus::Active,
+                None,
+                event(EventKind::Reinstated, now),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            reinstated.map(|l| (l.status, l.revocation_reason)),
+            Some((LicenseStatus::Active, None))
+        );
+        let kinds: Vec<EventKind> = store
+            .list_events(id, PageRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .items
+            .into_iter()
+            .map(|e| e.event.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::Issued,
+                EventKind::Suspended,
+                EventKind::Reinstated
+            ]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_lookup_says_whether_the_machine_has_a_seat() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 3).await;
+        let hash = KeyHash::from_stored(format!("{:064}", id.as_uuid().simple()));
+        store
+            .activate(machine(id, "here"), event(EventKind::Activated, Utc::now()))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let lookup = |fingerprint: Option<&'static str>| {
+            let store = store.clone();
+            let hash = hash.clone();
+            async move {
+                let fingerprint =
+                    fingerprint.map(|f| Fingerprint::parse(f).unwrap_or_else(|e| panic!("{e}")));
+                store
+                    .find_by_key(&hash, fingerprint.as_ref())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e:?}"))
+            }
+        };
+        let found = lookup(None).await;
+        assert_eq!(found.as_ref().map(|f| f.license.id), Some(id));
+        assert_eq!(found.as_ref().map(|f| &f.key_hash), Some(&hash));
+        assert_eq!(found.map(|f| f.activated_here), Some(None));
+        assert_eq!(
+            lookup(Some("here")).await.map(|f| f.activated_here),
+            Some(Some(true))
+        );
+        assert_eq!(
+            lookup(Some("there")).await.map(|f| f.activated_here),
+            Some(Some(false))
+        );
+        let unknown = KeyHash::from_stored("f".repeat(64));
+        let missing = store
+            .find_by_key(&unknown, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(missing, None);
+        let sealed = store
+            .sealed_key(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(sealed, Some(vec![0, 1, 2, 255]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licenses_need_an_owner_and_a_product_and_a_payment_buys_one() {
+    for test in TestDb::all().await {
+        let store = test.store();
+        let user = test.user().await;
+        let pro = product("pro", 2);
+        store
+            .insert_product(pro.clone(), audit("product.created", Utc::now()))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let issued = event(EventKind::Issued, Utc::now());
+
+        let nobody = UserId::generate();
+        let stranger = new_license(nobody, &pro, LicenseSource::Admin(nobody));
+        let result = store.insert_license(stranger, issued.clone(), None).await;
+        assert!(
+            matches!(result, Err(StoreError::MissingReference { .. })),
+            "{result:?}"
+        );
+        let mut unknown_product = new_license(user, &pro, LicenseSource::Admin(user));
+        unknown_product.product = sku("nope");
+        let result = store
+            .insert_license(unknown_product, issued.clone(), None)
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::MissingReference { .. })),
+            "{result:?}"
+        );
+
+        let paid = || new_license(user, &pro, LicenseSource::Payment("pi_123".into()));
+        let first = store
+            .insert_license(paid(), issued.clone(), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(first.source, LicenseSource::Payment("pi_123".into()));
+        let result = store.insert_license(paid(), issued.clone(), None).await;
+        assert!(
+            matches!(result, Err(StoreError::Duplicate { .. })),
+            "{result:?}"
+        );
+        // Admin grants carry no payment and never collide.
+        for _ in 0..2 {
+            store
+                .insert_license(
+                    new_license(user, &pro, LicenseSource::Admin(user)),
+                    issued.clone(),
+                    Some(audit("license.issued", Utc::now())),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        let page = store
+            .list_licenses(
+                LicenseFilter {
+                    user_id: Some(user),
+                    ..LicenseFilter::default()
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(page.total, 3);
+        assert!(
+            page.items
+                .windows(2)
+                .all(|w| w[0].issued_at >= w[1].issued_at)
+        );
+        assert_eq!(page.items.last().map(|l| l.id), Some(first.id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn self_service_releases_are_throttled_and_admin_releases_are_not() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 5).await;
+        let mut seats = Vec::new();
+        for n in 0..4 {
+            let outcome = store
+                .activate(
+                    machine(id, &format!("m{n}")),
+                    event(EventKind::Activated, Utc::now()),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            let ActivationOutcome::Created(seat) = outcome else {
+                panic!("{outcome:?}");
+            };
+            seats.push(seat);
+        }
+        let throttle = Some(DeactivationThrottle {
+            since: Utc::now() - Duration::hours(1),
+            limit: 2,
+        });
+        let missing = store
+            .deactivate(
+                id,
+                SeatSelector::Fingerprint(
+                    Fingerprint::parse("nope").unwrap_or_else(|e| panic!("{e}")),
+                ),
+                throttle,
+                event(EventKind::Deactivated, Utc::now()),
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(missing, DeactivationOutcome::NotFound);
+
+        // Three parallel self-service releases with room for two.
+        let tasks: Vec<_> = seats[..3]
+            .iter()
+            .map(|seat| {
+                let store = store.clone();
+                let fingerprint = seat.fingerprint.clone();
+                tokio::spawn(async move {
+                    store
+                        .deactivate(
+                            id,
+                            SeatSelector::Fingerprint(fingerprint),
+                            throttle,
+                            event(EventKind::Deactivated, Utc::now()),
+                            None,
+                        )
+                        .await
+                })
+            })
+            .collect();
+        let mut released = 0;
+        let mut throttled = 0;
+        for task in tasks {
+            match task.await.unwrap_or_else(|e| panic!("{e}")) {
+                Ok(DeactivationOutcome::Released(_)) => released += 1,
+                Ok(DeactivationOutcome::Throttled) => throttled += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((released, throttled), (2, 1));
+
+        let by_admin = store
+            .deactivate(
+                id,
+                SeatSelector::Id(seats[3].id),
+                None,
+                event(EventKind::Deactivated, Utc::now()),
+                Some(audit("license.deactivated", Utc::now())),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(by_admin, DeactivationOutcome::Released(seats[3].clone()));
+        let license = store
+            .find_license(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(license.map(|l| l.activations_count), Some(1));
+        let left = store
+            .list_activations(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(left.len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_applies_only_to_the_expiry_it_was_computed_from() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 1).await;
+        let license = store
+            .find_license(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap_or_else(|| panic!("missing"));
+        let current = license.expires_at;
+        let renewed = current.map_or_else(Utc::now, |at| at + Duration::days(30));
+        let now = Utc::now();
+        let first = store
+            .renew_license(id, current, renewed, event(EventKind::Renewed, now), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(first.is_some_and(|l| {
+            l.expires_at
+                .is_some_and(|at| at > renewed - Duration::seconds(1))
+        }));
+        let stale = store
+            .renew_license(id, current, renewed, event(EventKind::Renewed, now), None)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(stale, None);
+        let events = store
+            .list_events(id, PageRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(events.total, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_are_unique_patchable_and_hidden_when_inactive() {
+    for test in TestDb::all().await {
+        let store = test.store();
+        let now = Utc::now();
+        for raw in ["beta", "alpha"] {
+            store
+                .insert_product(product(raw, 3), audit("product.created", now))
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        let result = store
+            .insert_product(product("alpha", 3), audit("product.created", now))
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::Duplicate { .. })),
+            "{result:?}"
+        );
+
+        let patch = ProductPatch {
+            name: Some("Beta".into()),
+            terms: Some(LicenseTerms::new(None, 7, 0).unwrap_or_else(|e| panic!("{e}"))),
+            entitlements: Some(Vec::new()),
+            active: Some(false),
+            ..ProductPatch::default()
+        };
+        let updated = store
+            .update_product(&sku("beta"), patch.clone(), audit("product.updated", now))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap_or_else(|| panic!("missing"));
+        assert_eq!(updated.name, "Beta");
+        assert_eq!(updated.terms.duration_days, None);
+        assert_eq!(updated.terms.max_activations, 7);
+        assert!(updated.entitlements.is_empty());
+        assert!(!updated.active);
+        let missing = store
+            .update_product(&sku("gamma"), patch, audit("product.updated", now))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(missing, None);
+
+        let public = store
+            .list_products(false, PageRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let skus: Vec<&str> = public.items.iter().map(|p| p.sku.as_str()).collect();
+        assert_eq!(skus, ["alpha"]);
+        let all = store
+            .list_products(true, PageRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let skus: Vec<&str> = all.items.iter().map(|p| p.sku.as_str()).collect();
+        assert_eq!(skus, ["alpha", "beta"]);
+        let found = store
+            .find_product(&sku("alpha"))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            found.map(|p| p.entitlements),
+            Some(product("alpha", 3).entitlements)
+        );
+    }
+}
