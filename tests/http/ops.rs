@@ -14,7 +14,7 @@ on_every_backend! {
         assert_eq!(json(live).await["status"], "ok");
         assert_eq!(app.get("/health/ready", None).await.status(), 200);
 
-        let _ = app.state.database.clone().close().await;
+        app.close_database().await;
         assert_problem(app.get("/health/ready", None).await, 503, "service_unavailable").await;
         assert_eq!(app.get("/health/live", None).await.status(), 200);
     }

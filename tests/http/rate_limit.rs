@@ -113,3 +113,35 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     assert_eq!(third, 429);
     proxied.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn license_key_routes_are_limited_like_the_credential_routes() {
+    let app = limited_app(false).await;
+    let key = devforge_licensing::LicenseKey::generate();
+    let body = json!({"key": key.as_str()});
+    for _ in 0..2 {
+        assert_eq!(
+            app.post("/v1/licenses/validate", body.clone(), None)
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_problem(
+        app.post("/v1/licenses/validate", body.clone(), None).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    let activate = json!({"key": key.as_str(), "fingerprint": "m"});
+    assert_problem(
+        app.post("/v1/licenses/activate", activate, None).await,
+        429,
+        "rate_limited",
+    )
+    .await;
+    // Routes that need a login or read public data are not held by this limit.
+    assert_eq!(app.get("/v1/licenses/public-key", None).await.status(), 200);
+    assert_eq!(app.get("/v1/licenses", None).await.status(), 401);
+    app.shutdown().await;
+}

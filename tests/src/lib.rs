@@ -224,7 +224,9 @@ impl TestApp {
         let state = app::build_state(&settings, db)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let server = app::serve(settings, state.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let server = app::serve(settings, state.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let client = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -236,6 +238,14 @@ impl TestApp {
             client,
             server: Some(server),
             database,
+        }
+    }
+
+    /// Closes every connection pool the server uses, as if the database went away.
+    pub async fn close_database(&self) {
+        let _ = self.state.database.clone().close().await;
+        for pool in self.server.iter().flat_map(|server| server.pools()) {
+            let _ = pool.clone().close().await;
         }
     }
 

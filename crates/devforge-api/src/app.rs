@@ -113,6 +113,7 @@ pub async fn build_state(
     Ok(AppState {
         identity: Arc::new(identity),
         licensing: Arc::new(licensing),
+        pools: Arc::new(vec![database.clone()]),
         database,
         metrics: Arc::new(metrics),
     })
@@ -202,6 +203,7 @@ pub async fn prepare_schema(
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    pools: Arc<Vec<Database>>,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -211,6 +213,12 @@ impl RunningServer {
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The workers' connection pools.
+    #[must_use]
+    pub fn pools(&self) -> &[Database] {
+        &self.pools
     }
 
     /// Stops gracefully when the process gets SIGINT or SIGTERM: no new connections,
@@ -270,7 +278,7 @@ pub async fn start(
     let database = open_database(&settings).await?;
     prepare_schema(&database, policy).await?;
     let state = build_state(&settings, database).await?;
-    serve(settings, state)
+    serve(settings, state).await
 }
 
 /// Whether `text` is a browser origin: `http(s)://host[:port]`, nothing after.
@@ -289,9 +297,29 @@ fn is_origin(text: &str) -> bool {
 
 /// Starts serving `state` with the HTTP settings of `settings`.
 ///
+/// Each worker thread gets its own connection pool (`DEVFORGE_DB_POOL_SIZE` split between
+/// them), opened lazily from that worker: a pool shared by all workers has its sockets
+/// registered with whichever runtime opened them, and every query then wakes another
+/// thread, which cost the validation hot path most of its throughput.
+///
 /// # Errors
 /// [`StartupError`] when the address cannot be bound or a limit is invalid.
-pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, StartupError> {
+pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer, StartupError> {
+    let workers = settings
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+        .max(1);
+    let per_worker = settings
+        .db_pool_size
+        .div_ceil(u32::try_from(workers).unwrap_or(u32::MAX))
+        .max(2);
+    let url = settings.resolved_database_url();
+    let mut pools = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        pools.push(Database::connect_lazy(&url, per_worker).await?);
+    }
+    let pools = Arc::new(pools);
+    let next_worker = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let trusted = settings.trusted_proxies.clone();
     let general = rate_limit::limiter(
         std::time::Duration::from_secs(1) / settings.rate_limit_per_second.max(1),
@@ -322,12 +350,14 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
         )));
     }
     let max_body = settings.max_body_bytes;
-    let data = web::Data::new(state);
-
+    let worker_pools = Arc::clone(&pools);
     let server = HttpServer::new(move || {
+        let worker = next_worker.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let database = pools[worker % pools.len()].clone();
+        let data = web::Data::new(state.on_database(database, Arc::clone(&pools)));
         let (json, path, query) = extract_errors::configure(max_body);
         let (app, api) = App::new()
-            .app_data(data.clone())
+            .app_data(data)
             .app_data(json)
             .app_data(path)
             .app_data(query)
@@ -390,11 +420,8 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
             .wrap(from_fn(security_headers))
             .wrap(from_fn(observe))
     })
-    .disable_signals();
-    let server = match settings.workers {
-        Some(workers) => server.workers(workers.max(1)),
-        None => server,
-    };
+    .disable_signals()
+    .workers(workers);
     let server = server.bind(settings.listen)?;
     let addr = server
         .addrs()
@@ -405,7 +432,12 @@ pub fn serve(settings: Settings, state: AppState) -> Result<RunningServer, Start
     let handle = server.handle();
     let task = tokio::spawn(server);
     tracing::info!(%addr, "listening");
-    Ok(RunningServer { addr, handle, task })
+    Ok(RunningServer {
+        addr,
+        pools: worker_pools,
+        handle,
+        task,
+    })
 }
 
 #[cfg(test)]

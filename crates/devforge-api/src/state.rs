@@ -20,8 +20,30 @@ pub struct AppState {
     pub identity: Arc<Identity>,
     /// Products, licenses, seats and validation.
     pub licensing: Arc<Licensing>,
-    /// The database, for readiness and pool metrics.
+    /// The database this state's services use, for readiness.
     pub database: Database,
+    /// Every pool the server opened (one per worker), for the pool metrics.
+    pub pools: Arc<Vec<Database>>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// The same services over `database`: how each server worker gets a pool of its own.
+    #[must_use]
+    pub fn on_database(&self, database: Database, pools: Arc<Vec<Database>>) -> Self {
+        Self {
+            identity: Arc::new(
+                self.identity
+                    .with_store(SqlIdentityStore::new(database.clone())),
+            ),
+            licensing: Arc::new(
+                self.licensing
+                    .with_store(SqlLicensingStore::new(database.clone())),
+            ),
+            database,
+            pools,
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
 }

@@ -89,6 +89,23 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
         &self.store
     }
 
+    /// The same service (rules, keys, hasher, clock) over another store, e.g. a connection
+    /// pool of one server worker's own.
+    pub fn with_store<S2: IdentityStore>(&self, store: S2) -> IdentityService<S2, H, C>
+    where
+        H: Clone,
+        C: Clone,
+    {
+        IdentityService {
+            store,
+            hasher: self.hasher.clone(),
+            clock: self.clock.clone(),
+            tokens: self.tokens.clone(),
+            config: self.config.clone(),
+            dummy_hash: self.dummy_hash.clone(),
+        }
+    }
+
     /// Creates a `user` account and logs it in.
     ///
     /// # Errors

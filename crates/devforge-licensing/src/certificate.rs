@@ -10,9 +10,8 @@ use crate::license::License;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ed25519_dalek::{Signer as _, SigningKey};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use rand::RngCore as _;
 
 /// The `iss` of every certificate.
@@ -139,10 +138,17 @@ impl SigningKeyPair {
 }
 
 /// Issues certificates with the current key.
+///
+/// Certificates are encoded here with the parsed key kept in memory: `jsonwebtoken::encode`
+/// re-parses a PKCS#8 key on every call, which doubled the cost of each validation on the
+/// hot path. The format is plain JWS compact serialisation, and `verify_certificate` (and
+/// the tests) check every certificate with `jsonwebtoken`, so both ends stay standard.
 #[derive(Clone)]
 pub struct CertificateSigner {
     kid: String,
-    encoding: EncodingKey,
+    signing: SigningKey,
+    /// The base64url JOSE header, the same for every certificate of this key.
+    encoded_header: String,
     published: Vec<PublicKey>,
     offline_period: Duration,
 }
@@ -169,12 +175,14 @@ impl CertificateSigner {
         let current = keys
             .first()
             .ok_or_else(|| CertificateError::Key("no signing key configured".into()))?;
-        let der = SigningKey::from_bytes(&current.seed)
-            .to_pkcs8_der()
-            .map_err(|e| CertificateError::Key(e.to_string()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(current.kid.clone());
+        let header =
+            serde_json::to_vec(&header).map_err(|e| CertificateError::Key(e.to_string()))?;
         Ok(Self {
             kid: current.kid.clone(),
-            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            signing: SigningKey::from_bytes(&current.seed),
+            encoded_header: URL_SAFE_NO_PAD.encode(header),
             published: keys.iter().map(SigningKeyPair::public_key).collect(),
             offline_period,
         })
@@ -215,10 +223,13 @@ impl CertificateSigner {
             iat: now.timestamp(),
             exp: exp.timestamp(),
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.encoding)
-            .map_err(|e| CertificateError::Key(e.to_string()))
+        let claims =
+            serde_json::to_vec(&claims).map_err(|e| CertificateError::Key(e.to_string()))?;
+        let mut token = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(claims));
+        let signature = self.signing.sign(token.as_bytes());
+        token.push('.');
+        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+        Ok(token)
     }
 }
 

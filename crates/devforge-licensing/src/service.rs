@@ -144,6 +144,21 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         }
     }
 
+    /// The same service (rules, secrets, clock) over another store, e.g. a connection pool
+    /// of one server worker's own.
+    pub fn with_store<S2: LicensingStore>(&self, store: S2) -> LicensingService<S2, C>
+    where
+        C: Clone,
+    {
+        LicensingService {
+            store,
+            clock: self.clock.clone(),
+            protector: self.protector.clone(),
+            signer: self.signer.clone(),
+            config: self.config,
+        }
+    }
+
     /// The keys that verify offline certificates.
     #[must_use]
     pub fn public_keys(&self) -> &[PublicKey] {

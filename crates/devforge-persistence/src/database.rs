@@ -39,7 +39,22 @@ impl Database {
     /// # Errors
     /// [`StoreError`] when the URL is unsupported or the database cannot be reached.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::open(url, max_connections, false).await
+    }
+
+    /// Like [`Self::connect`], but opens no connection until one is first needed. A pool
+    /// made this way and used only from one thread's runtime keeps its sockets on that
+    /// runtime, so no I/O wakes another thread: the server gives each worker its own.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is unsupported.
+    pub async fn connect_lazy(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::open(url, max_connections, true).await
+    }
+
+    async fn open(url: &str, max_connections: u32, lazy: bool) -> Result<Self, StoreError> {
         let mut options = ConnectOptions::new(url.to_owned());
+        options.connect_lazy(lazy);
         options
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))

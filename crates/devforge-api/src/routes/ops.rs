@@ -5,6 +5,7 @@
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
+use devforge_persistence::PoolStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -47,9 +48,17 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let pools = state
+        .pools
+        .iter()
+        .map(devforge_persistence::Database::pool_status);
+    let total = pools.fold(PoolStatus { size: 0, idle: 0 }, |sum, pool| PoolStatus {
+        size: sum.size + pool.size,
+        idle: sum.idle + pool.idle,
+    });
     let text = state
         .metrics
-        .render(state.database.pool_status())
+        .render(total)
         .map_err(|err| ApiError::internal(&err))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
