@@ -16,6 +16,7 @@ mod m20261128_000005_products;
 mod m20261128_000006_licenses;
 mod m20261128_000007_activations;
 mod m20261128_000008_license_events;
+mod m20261128_000009_license_change_feed;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_licenses::Migration),
             Box::new(m20261128_000007_activations::Migration),
             Box::new(m20261128_000008_license_events::Migration),
+            Box::new(m20261128_000009_license_change_feed::Migration),
         ]
     }
 }

@@ -294,3 +294,55 @@ on_every_backend! {
         assert_problem(anonymous, 401, "unauthenticated").await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_reaches_another_instance_within_a_second() {
+    for backend in devforge_tests::backends() {
+        eprintln!("-- cross-instance revocation on {backend:?}");
+        let first = TestApp::spawn(backend).await;
+        let second = first.second_instance().await;
+        // Let the second instance load its (empty) copy first, so the new license reaches it
+        // through the change feed.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (admin, _owner, issued) = setup(&first, None, 3).await;
+        let key = text(&issued["key"]);
+        let id = text(&issued["id"]);
+        let validate = || second.post("/v1/licenses/validate", json!({"key": key}), None);
+        assert_eq!(
+            json(validate().await).await["code"],
+            "VALID",
+            "the second instance knows the license"
+        );
+
+        let revoked = first
+            .post(
+                &format!("/v1/licenses/{id}/revoke"),
+                json!({"reason": "refunded"}),
+                Some(&admin.token),
+            )
+            .await;
+        assert_eq!(revoked.status(), 200);
+        let revoked_at = std::time::Instant::now();
+        // Whatever the second instance answers from now on, a second after the change it
+        // must say REVOKED: the bound every cache in the path must keep.
+        tokio::time::sleep(
+            std::time::Duration::from_millis(1000).saturating_sub(revoked_at.elapsed()),
+        )
+        .await;
+        for _ in 0..20 {
+            assert_eq!(json(validate().await).await["code"], "REVOKED");
+        }
+        let fresh = json(
+            first
+                .post("/v1/licenses/validate", json!({"key": key}), None)
+                .await,
+        )
+        .await;
+        assert_eq!(
+            fresh["code"], "REVOKED",
+            "the instance that made the change answers at once"
+        );
+        second.shutdown().await;
+        first.shutdown().await;
+    }
+}

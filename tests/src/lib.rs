@@ -185,7 +185,7 @@ pub struct TestApp {
     pub state: AppState,
     client: reqwest::Client,
     server: Option<RunningServer>,
-    database: TestDatabase,
+    database: std::sync::Arc<TestDatabase>,
 }
 
 /// A logged-in account.
@@ -212,7 +212,21 @@ impl TestApp {
     /// # Panics
     /// When the server cannot start.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
-        let database = TestDatabase::create(backend).await;
+        let database = std::sync::Arc::new(TestDatabase::create(backend).await);
+        Self::start(database, backend, adjust).await
+    }
+
+    /// Another server on this one's database and data directory (so the same secrets), as a
+    /// second instance behind a load balancer would be.
+    pub async fn second_instance(&self) -> Self {
+        Self::start(std::sync::Arc::clone(&self.database), self.backend, |_| {}).await
+    }
+
+    async fn start(
+        database: std::sync::Arc<TestDatabase>,
+        backend: Backend,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Self {
         let mut settings = test_settings(&database);
         adjust(&mut settings);
         let db = app::open_database(&settings)

@@ -22,7 +22,9 @@ use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityServ
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
-use devforge_persistence::{Database, DatabaseKind, SqlIdentityStore, SqlLicensingStore};
+use devforge_persistence::{
+    Database, DatabaseKind, PgLicenseReadModel, SqlIdentityStore, SqlLicensingStore,
+};
 use sha2::{Digest as _, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -170,13 +172,17 @@ fn build_licensing(settings: &Settings, database: &Database) -> Result<Licensing
         self_deactivations: settings.self_deactivations_per_day,
         deactivation_window: Duration::hours(24),
     };
-    Ok(LicensingService::new(
+    let service = LicensingService::new(
         SqlLicensingStore::new(database.clone()),
         SystemClock,
         protector,
         signer,
         config,
-    ))
+    );
+    if settings.validation_cache && database.kind() == DatabaseKind::Postgres {
+        return Ok(service.with_cache(PgLicenseReadModel::start(database.clone())));
+    }
+    Ok(service)
 }
 
 /// Applies pending migrations as the policy allows.

@@ -150,7 +150,11 @@ pub fn run() -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> Result<(), String> {
-    let settings = cli.settings;
+    let mut settings = cli.settings;
+    if !matches!(cli.command, None | Some(Command::Serve { .. })) {
+        // One-shot commands validate nothing: no need to load licenses into memory.
+        settings.validation_cache = false;
+    }
     match cli.command.unwrap_or(Command::Serve { migrate: false }) {
         Command::Serve { migrate } => {
             let policy = if migrate {

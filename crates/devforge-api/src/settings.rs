@@ -220,6 +220,12 @@ pub struct Settings {
     )]
     pub certificate_offline_days: u32,
 
+    /// On PostgreSQL, answer validations from an in-memory copy of the licenses, kept in step
+    /// by the database's change feed and never more than a second behind.
+    #[arg(long, env = "DEVFORGE_VALIDATION_CACHE", default_value_t = true,
+        action = ArgAction::Set, global = true)]
+    pub validation_cache: bool,
+
     /// Self-service seat releases allowed per license per 24 hours.
     #[arg(
         long,

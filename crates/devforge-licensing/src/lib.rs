@@ -10,6 +10,7 @@
 //! desktop tooling and other Rust services can parse and check keys with it alone.
 
 pub mod activation;
+pub mod cache;
 pub mod certificate;
 pub mod error;
 pub mod event;
@@ -24,6 +25,7 @@ pub mod service;
 mod fakes;
 
 pub use activation::{Activation, ActivationId, Fingerprint};
+pub use cache::{CacheAnswer, ValidationCache};
 pub use certificate::{
     CertificateClaims, CertificateError, CertificateSigner, PublicKey, SigningKeyPair,
     verify_certificate,

@@ -1,6 +1,7 @@
 //! The licensing service: the rules of products, licenses, seats and validation.
 
 use crate::activation::{Activation, ActivationId, ActivationOutcome, Fingerprint, parse_label};
+use crate::cache::{CacheAnswer, ValidationCache};
 use crate::certificate::{CertificateSigner, PublicKey};
 use crate::error::LicensingError;
 use crate::event::{Actor, EventKind, LicenseEvent, NewLicenseEvent};
@@ -17,6 +18,7 @@ use devforge_domain::{
     Clock, InvalidValue, NewAuditEntry, Page, PageRequest, Role, StoreError, UserId,
 };
 use serde_json::json;
+use std::sync::Arc;
 
 /// Tunables of the licensing rules.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +108,7 @@ pub struct LicensingService<S, C> {
     protector: KeyProtector,
     signer: CertificateSigner,
     config: LicensingConfig,
+    cache: Option<Arc<dyn ValidationCache>>,
 }
 
 fn audit(
@@ -141,6 +144,20 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             protector,
             signer,
             config,
+            cache: None,
+        }
+    }
+
+    /// The same service answering validations from `cache` when it can.
+    #[must_use]
+    pub fn with_cache(mut self, cache: Arc<dyn ValidationCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn invalidate(&self, id: LicenseId) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_license(id);
         }
     }
 
@@ -156,6 +173,7 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             protector: self.protector.clone(),
             signer: self.signer.clone(),
             config: self.config,
+            cache: self.cache.clone(),
         }
     }
 
@@ -348,6 +366,9 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             }
             other => other?,
         };
+        if let Some(cache) = &self.cache {
+            cache.invalidate_key(&self.protector.lookup_hash(&key));
+        }
         Ok(IssuedLicense { license, key })
     }
 
@@ -475,6 +496,7 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
                 .renew_license(id, license.expires_at, renewed, event, Some(entry))
                 .await?
             {
+                self.invalidate(id);
                 return Ok(updated);
             }
         }
@@ -573,6 +595,7 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             .change_status(id, from, to, reason, event, Some(entry))
             .await?
         {
+            self.invalidate(id);
             return Ok(updated);
         }
         let current = self
@@ -640,6 +663,7 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         };
         let (activation, created) = match self.store.activate(activation, event).await? {
             ActivationOutcome::Created(activation) => {
+                self.invalidate(license.id);
                 license.activations_count += 1;
                 (activation, true)
             }
@@ -759,7 +783,10 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             .deactivate(license_id, seat, throttle, event, audit_entry)
             .await?
         {
-            DeactivationOutcome::Released(_) => Ok(()),
+            DeactivationOutcome::Released(_) => {
+                self.invalidate(license_id);
+                Ok(())
+            }
             DeactivationOutcome::NotFound => Err(LicensingError::ActivationNotFound),
             DeactivationOutcome::Throttled => Err(LicensingError::DeactivationLimitReached),
         }
@@ -780,7 +807,8 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
 
     // ----- validation -----------------------------------------------------------------
 
-    /// Validates a key, optionally for a machine and a product: one database query.
+    /// Validates a key, optionally for a machine and a product: from the cache when it can
+    /// answer, otherwise one database query.
     /// Unknown keys answer `NOT_FOUND` and nothing else.
     ///
     /// # Errors
@@ -796,11 +824,14 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         let fingerprint = fingerprint.map(Fingerprint::parse).transpose()?;
         let product = product.map(Sku::parse).transpose()?;
         let hash = self.protector.lookup_hash(&key);
-        let found = self
-            .store
-            .find_by_key(&hash, fingerprint.as_ref())
-            .await?
-            .filter(|found| found.key_hash.constant_time_eq(&hash));
+        let cached = self.cache.as_ref().map_or(CacheAnswer::Unknown, |cache| {
+            cache.lookup(&hash, fingerprint.as_ref())
+        });
+        let found = match cached {
+            CacheAnswer::Found(found) => Some(found),
+            CacheAnswer::Unknown => self.store.find_by_key(&hash, fingerprint.as_ref()).await?,
+        }
+        .filter(|found| found.key_hash.constant_time_eq(&hash));
         let Some(found) = found else {
             return Ok(ValidationResult {
                 code: ValidationCode::NotFound,

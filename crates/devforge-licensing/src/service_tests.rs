@@ -562,3 +562,90 @@ async fn product_changes_merge_with_the_current_terms_and_keep_issued_licenses_a
         .await;
     assert!(matches!(missing, Err(LicensingError::ProductNotFound)));
 }
+
+/// A cache that answers from a fixed copy and records invalidations.
+#[derive(Debug, Default)]
+struct RecordingCache {
+    answer: std::sync::Mutex<Option<crate::ports::KeyLookup>>,
+    invalidated: std::sync::Mutex<Vec<crate::license::LicenseId>>,
+}
+
+impl crate::cache::ValidationCache for RecordingCache {
+    fn lookup(
+        &self,
+        _hash: &crate::key_protection::KeyHash,
+        _fingerprint: Option<&crate::activation::Fingerprint>,
+    ) -> crate::cache::CacheAnswer {
+        self.answer.lock().ok().and_then(|a| a.clone()).map_or(
+            crate::cache::CacheAnswer::Unknown,
+            crate::cache::CacheAnswer::Found,
+        )
+    }
+
+    fn invalidate_license(&self, id: crate::license::LicenseId) {
+        if let Ok(mut ids) = self.invalidated.lock() {
+            ids.push(id);
+        }
+    }
+
+    fn invalidate_key(&self, _hash: &crate::key_protection::KeyHash) {}
+}
+
+#[tokio::test]
+async fn validation_uses_the_cache_when_it_answers_and_changes_invalidate_it() {
+    let h = harness();
+    let cache = std::sync::Arc::new(RecordingCache::default());
+    let service = h.service.clone().with_cache(cache.clone());
+    h.service
+        .create_product(h.admin, product(Some(30), 3))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request = IssueRequest {
+        user_id: h.owner.user_id,
+        product: sku("devforge-pro"),
+        expires_at: None,
+        max_activations: None,
+    };
+    let issued = service
+        .issue(request, LicenseSource::Admin(h.admin.user_id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let key = issued.key.as_str();
+
+    // Unknown to the cache: answered from storage.
+    assert_eq!(
+        service.validate(key, None, None).await.map(|r| r.code).ok(),
+        Some(ValidationCode::Valid)
+    );
+    // A cached copy that says revoked wins over storage while the cache vouches for it.
+    let mut stale = issued.license.clone();
+    stale.status = LicenseStatus::Revoked;
+    let lookup = crate::ports::KeyLookup {
+        license: stale,
+        key_hash: KeyProtector::new([1; 32], [2; 32]).lookup_hash(&issued.key),
+        activated_here: None,
+    };
+    if let Ok(mut answer) = cache.answer.lock() {
+        *answer = Some(lookup);
+    }
+    assert_eq!(
+        service.validate(key, None, None).await.map(|r| r.code).ok(),
+        Some(ValidationCode::Revoked)
+    );
+
+    service
+        .suspend(h.admin, issued.license.id, "x".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    service.activate(key, "m1", None, None).await.err();
+    let invalidated = cache
+        .invalidated
+        .lock()
+        .map(|ids| ids.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        invalidated,
+        [issued.license.id],
+        "a status change invalidates the cached copy"
+    );
+}

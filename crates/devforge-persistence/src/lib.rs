@@ -14,4 +14,4 @@ pub mod licensing;
 
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
-pub use licensing::SqlLicensingStore;
+pub use licensing::{PgLicenseReadModel, SqlLicensingStore};

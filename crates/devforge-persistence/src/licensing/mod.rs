@@ -11,6 +11,9 @@ mod activations;
 mod events;
 mod licenses;
 mod products;
+mod read_model;
+
+pub use read_model::{MAX_STALENESS, PgLicenseReadModel};
 
 use crate::Database;
 use crate::error::{corrupt, store_error};

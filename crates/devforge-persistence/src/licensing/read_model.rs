@@ -1,0 +1,299 @@
+//! Licenses in memory for validation, kept in step with PostgreSQL by its change feed.
+//!
+//! At start the whole table is loaded (after `LISTEN`, so nothing committed meanwhile is
+//! missed); afterwards every `devforge_licenses` notification (sent by triggers, see the
+//! migration `license_change_feed`) re-reads that one license.
+//!
+//! Freshness is proven, not assumed: every 100 ms this instance sends itself a heartbeat
+//! notification and notes when it sent it. PostgreSQL delivers notifications in commit
+//! order, so once the heartbeat sent at `t` has come back, every change committed before `t`
+//! has been applied. Lookups are answered from memory only while the newest returned
+//! heartbeat is younger than [`MAX_STALENESS`]; otherwise (feed lost, database slow, still
+//! loading) they answer `Unknown` and the service reads the database. A revoked license is
+//! therefore never served as valid for longer than that after the revocation, on any
+//! instance.
+
+use super::licenses::to_license;
+use crate::Database;
+use crate::entities::{activations, licenses};
+use crate::error::store_error;
+use devforge_domain::StoreError;
+use devforge_licensing::activation::Fingerprint;
+use devforge_licensing::cache::{CacheAnswer, ValidationCache};
+use devforge_licensing::key_protection::KeyHash;
+use devforge_licensing::license::{License, LicenseId};
+use devforge_licensing::ports::KeyLookup;
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, Statement};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+/// The oldest a lookup answer may be.
+pub const MAX_STALENESS: Duration = Duration::from_millis(900);
+const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
+const CHANGES: &str = "devforge_licenses";
+const HEARTBEATS: &str = "devforge_license_heartbeat";
+
+#[derive(Debug)]
+struct Entry {
+    license: License,
+    key_hash: KeyHash,
+    fingerprints: HashSet<String>,
+}
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    by_hash: HashMap<String, Arc<Entry>>,
+    hash_by_id: HashMap<uuid::Uuid, String>,
+    /// Licenses (by id) and keys (by hash) this process changed and has not re-read since,
+    /// with when: lookups of them go to the database.
+    dirty_ids: HashMap<uuid::Uuid, Instant>,
+    dirty_hashes: HashMap<String, Instant>,
+}
+
+/// The read model. Cheap to share: one per server process.
+#[derive(Debug)]
+pub struct PgLicenseReadModel {
+    snapshot: RwLock<Snapshot>,
+    /// Send time of the newest heartbeat that came back after a complete load.
+    fresh_as_of: Mutex<Option<Instant>>,
+    /// Heartbeats in flight: payload → send time.
+    heartbeats: Mutex<HashMap<String, Instant>>,
+    instance: String,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl PgLicenseReadModel {
+    /// Starts loading and following `database` (PostgreSQL) in the background. Until the
+    /// first load completes and a heartbeat returns, every lookup answers `Unknown`.
+    #[must_use]
+    pub fn start(database: Database) -> Arc<Self> {
+        let model = Arc::new(Self {
+            snapshot: RwLock::new(Snapshot::default()),
+            fresh_as_of: Mutex::new(None),
+            heartbeats: Mutex::new(HashMap::new()),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+        });
+        let follower = Arc::clone(&model);
+        let db = database.clone();
+        tokio::spawn(async move { follower.follow(db).await });
+        let beater = Arc::downgrade(&model);
+        tokio::spawn(async move {
+            let mut sequence: u64 = 0;
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                let Some(model) = beater.upgrade() else {
+                    return;
+                };
+                sequence += 1;
+                model.send_heartbeat(&database, sequence).await;
+            }
+        });
+        model
+    }
+
+    async fn send_heartbeat(&self, database: &Database, sequence: u64) {
+        let payload = format!("{}:{sequence}", self.instance);
+        let sent = Instant::now();
+        {
+            let mut in_flight = lock(&self.heartbeats);
+            in_flight.retain(|_, at| sent.duration_since(*at) < Duration::from_secs(10));
+            in_flight.insert(payload.clone(), sent);
+        }
+        let db = database.connection();
+        let statement = Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT pg_notify($1, $2)",
+            [HEARTBEATS.into(), payload.into()],
+        );
+        if let Err(err) = db.execute_raw(statement).await {
+            tracing::debug!(error = %err, "license read model heartbeat not sent");
+        }
+    }
+
+    async fn follow(self: Arc<Self>, database: Database) {
+        loop {
+            *lock(&self.fresh_as_of) = None;
+            if let Err(err) = self.follow_once(&database).await {
+                tracing::warn!(error = %err, "license read model lost its change feed; validating from the database");
+            }
+            if database
+                .connection()
+                .get_postgres_connection_pool()
+                .is_closed()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn follow_once(&self, database: &Database) -> Result<(), String> {
+        let pool = database.connection().get_postgres_connection_pool();
+        let mut listener = PgListener::connect_with(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        listener
+            .listen_all([CHANGES, HEARTBEATS])
+            .await
+            .map_err(|e| e.to_string())?;
+        self.load_all(database).await.map_err(|e| e.to_string())?;
+        tracing::info!(licenses = self.len(), "license read model loaded");
+        while let Some(notification) = listener.try_recv().await.map_err(|e| e.to_string())? {
+            if notification.channel() == CHANGES {
+                let Ok(id) = notification.payload().parse::<uuid::Uuid>() else {
+                    continue;
+                };
+                self.reload(database, id).await.map_err(|e| e.to_string())?;
+            } else if let Some(sent) = lock(&self.heartbeats).remove(notification.payload()) {
+                *lock(&self.fresh_as_of) = Some(sent);
+            }
+        }
+        Err("the notification connection closed".into())
+    }
+
+    fn len(&self) -> usize {
+        self.snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_hash
+            .len()
+    }
+
+    async fn load_all(&self, database: &Database) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let db = database.connection();
+        let rows = licenses::Entity::find()
+            .all(db)
+            .await
+            .map_err(store_error)?;
+        let seats = activations::Entity::find()
+            .all(db)
+            .await
+            .map_err(store_error)?;
+        let mut fingerprints: HashMap<uuid::Uuid, HashSet<String>> = HashMap::new();
+        for seat in seats {
+            fingerprints
+                .entry(seat.license_id)
+                .or_default()
+                .insert(seat.fingerprint);
+        }
+        let mut fresh = Snapshot::default();
+        for row in rows {
+            let id = row.id;
+            let hash = row.key_hash.clone();
+            let entry = Entry {
+                key_hash: KeyHash::from_stored(row.key_hash.clone()),
+                license: to_license(row)?,
+                fingerprints: fingerprints.remove(&id).unwrap_or_default(),
+            };
+            fresh.hash_by_id.insert(id, hash.clone());
+            fresh.by_hash.insert(hash, Arc::new(entry));
+        }
+        let mut snapshot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Marks older than this load are settled by it; newer ones wait for their feed event.
+        fresh.dirty_ids = std::mem::take(&mut snapshot.dirty_ids);
+        fresh.dirty_ids.retain(|_, at| *at >= started);
+        fresh.dirty_hashes = std::mem::take(&mut snapshot.dirty_hashes);
+        fresh.dirty_hashes.retain(|_, at| *at >= started);
+        *snapshot = fresh;
+        Ok(())
+    }
+
+    async fn reload(&self, database: &Database, id: uuid::Uuid) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let db = database.connection();
+        let row = licenses::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(store_error)?;
+        let seats = activations::Entity::find()
+            .filter(activations::Column::LicenseId.eq(id))
+            .all(db)
+            .await
+            .map_err(store_error)?;
+        let entry = match row {
+            Some(row) => Some(Entry {
+                key_hash: KeyHash::from_stored(row.key_hash.clone()),
+                license: to_license(row)?,
+                fingerprints: seats.into_iter().map(|s| s.fingerprint).collect(),
+            }),
+            None => None,
+        };
+        let mut snapshot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = snapshot.hash_by_id.remove(&id) {
+            snapshot.by_hash.remove(&old);
+        }
+        if snapshot.dirty_ids.get(&id).is_some_and(|at| *at < started) {
+            snapshot.dirty_ids.remove(&id);
+        }
+        if let Some(entry) = entry {
+            let hash = entry.key_hash.as_str().to_owned();
+            if snapshot
+                .dirty_hashes
+                .get(&hash)
+                .is_some_and(|at| *at < started)
+            {
+                snapshot.dirty_hashes.remove(&hash);
+            }
+            snapshot.hash_by_id.insert(id, hash.clone());
+            snapshot.by_hash.insert(hash, Arc::new(entry));
+        }
+        Ok(())
+    }
+
+    fn is_fresh(&self) -> bool {
+        lock(&self.fresh_as_of).is_some_and(|sent| sent.elapsed() < MAX_STALENESS)
+    }
+}
+
+impl ValidationCache for PgLicenseReadModel {
+    fn lookup(&self, hash: &KeyHash, fingerprint: Option<&Fingerprint>) -> CacheAnswer {
+        if !self.is_fresh() {
+            return CacheAnswer::Unknown;
+        }
+        let snapshot = self.snapshot.read().unwrap_or_else(PoisonError::into_inner);
+        if snapshot.dirty_hashes.contains_key(hash.as_str()) {
+            return CacheAnswer::Unknown;
+        }
+        let Some(entry) = snapshot.by_hash.get(hash.as_str()) else {
+            return CacheAnswer::Unknown;
+        };
+        if snapshot.dirty_ids.contains_key(&entry.license.id.as_uuid()) {
+            return CacheAnswer::Unknown;
+        }
+        CacheAnswer::Found(KeyLookup {
+            license: entry.license.clone(),
+            key_hash: entry.key_hash.clone(),
+            activated_here: fingerprint.map(|f| entry.fingerprints.contains(f.as_str())),
+        })
+    }
+
+    fn invalidate_license(&self, id: LicenseId) {
+        let mut snapshot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        snapshot.dirty_ids.insert(id.as_uuid(), Instant::now());
+    }
+
+    fn invalidate_key(&self, hash: &KeyHash) {
+        let mut snapshot = self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        snapshot
+            .dirty_hashes
+            .insert(hash.as_str().to_owned(), Instant::now());
+    }
+}
