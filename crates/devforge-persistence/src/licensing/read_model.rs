@@ -17,14 +17,19 @@ use super::licenses::to_license;
 use crate::Database;
 use crate::entities::{activations, licenses};
 use crate::error::store_error;
+use chrono::{DateTime, Utc};
 use devforge_domain::StoreError;
+use devforge_domain::UserId;
 use devforge_licensing::activation::Fingerprint;
 use devforge_licensing::cache::{CacheAnswer, ValidationCache};
 use devforge_licensing::key_protection::KeyHash;
-use devforge_licensing::license::{License, LicenseId};
+use devforge_licensing::license::{License, LicenseId, LicenseSource, LicenseStatus};
 use devforge_licensing::ports::KeyLookup;
+use devforge_licensing::product::{Entitlement, Sku};
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -34,22 +39,119 @@ pub const MAX_STALENESS: Duration = Duration::from_millis(900);
 const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
 const CHANGES: &str = "devforge_licenses";
 const HEARTBEATS: &str = "devforge_license_heartbeat";
+/// Rows read per query while loading.
+const LOAD_PAGE: u64 = 2_000;
 
+/// A license as validation needs it, kept small: 100,000 of these must fit in tens of
+/// megabytes, so keys are raw bytes and products and entitlement sets are shared.
 #[derive(Debug)]
 struct Entry {
-    license: License,
-    key_hash: KeyHash,
-    fingerprints: HashSet<String>,
+    id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    product: Arc<str>,
+    status: LicenseStatus,
+    issued_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    grace_days: u32,
+    max_activations: u32,
+    activations_count: u32,
+    entitlements: Arc<[Entitlement]>,
+    source: LicenseSource,
+    revocation_reason: Option<Box<str>>,
+    fingerprints: Vec<Box<str>>,
+}
+
+impl Entry {
+    fn license(&self) -> License {
+        License {
+            id: LicenseId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            product: Sku::from_trusted(self.product.to_string()),
+            status: self.status,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            grace_days: self.grace_days,
+            max_activations: self.max_activations,
+            activations_count: self.activations_count,
+            entitlements: self.entitlements.to_vec(),
+            source: self.source.clone(),
+            revocation_reason: self.revocation_reason.as_deref().map(str::to_owned),
+        }
+    }
+}
+
+type RawHash = [u8; 32];
+
+fn raw(hash: &KeyHash) -> Option<RawHash> {
+    let mut bytes = [0_u8; 32];
+    hex::decode_to_slice(hash.as_str(), &mut bytes).ok()?;
+    Some(bytes)
 }
 
 #[derive(Debug, Default)]
 struct Snapshot {
-    by_hash: HashMap<String, Arc<Entry>>,
-    hash_by_id: HashMap<uuid::Uuid, String>,
+    by_hash: HashMap<RawHash, Entry>,
+    hash_by_id: HashMap<uuid::Uuid, RawHash>,
+    products: HashSet<Arc<str>>,
+    entitlement_sets: HashSet<Arc<[Entitlement]>>,
     /// Licenses (by id) and keys (by hash) this process changed and has not re-read since,
     /// with when: lookups of them go to the database.
     dirty_ids: HashMap<uuid::Uuid, Instant>,
-    dirty_hashes: HashMap<String, Instant>,
+    dirty_hashes: HashMap<RawHash, Instant>,
+}
+
+impl Snapshot {
+    /// Stores `license` (replacing any older copy), sharing equal products and sets.
+    fn put(&mut self, license: License, key_hash: &KeyHash, fingerprints: Vec<Box<str>>) {
+        let Some(hash) = raw(key_hash) else { return };
+        let product = self.intern_product(license.product.as_str());
+        let entitlements = self.intern_entitlements(license.entitlements);
+        let id = license.id.as_uuid();
+        self.remove(id);
+        self.hash_by_id.insert(id, hash);
+        self.by_hash.insert(
+            hash,
+            Entry {
+                id,
+                user_id: license.user_id.as_uuid(),
+                product,
+                status: license.status,
+                issued_at: license.issued_at,
+                expires_at: license.expires_at,
+                grace_days: license.grace_days,
+                max_activations: license.max_activations,
+                activations_count: license.activations_count,
+                entitlements,
+                source: license.source,
+                revocation_reason: license.revocation_reason.map(String::into_boxed_str),
+                fingerprints,
+            },
+        );
+    }
+
+    fn remove(&mut self, id: uuid::Uuid) {
+        if let Some(old) = self.hash_by_id.remove(&id) {
+            self.by_hash.remove(&old);
+        }
+    }
+
+    fn intern_product(&mut self, product: &str) -> Arc<str> {
+        if let Some(shared) = self.products.get(product) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(product);
+        self.products.insert(Arc::clone(&shared));
+        shared
+    }
+
+    fn intern_entitlements(&mut self, set: Vec<Entitlement>) -> Arc<[Entitlement]> {
+        if let Some(shared) = self.entitlement_sets.get(set.as_slice()) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<[Entitlement]> = Arc::from(set);
+        self.entitlement_sets.insert(Arc::clone(&shared));
+        shared
+    }
 }
 
 /// The read model. Cheap to share: one per server process.
@@ -167,33 +269,46 @@ impl PgLicenseReadModel {
     async fn load_all(&self, database: &Database) -> Result<(), StoreError> {
         let started = Instant::now();
         let db = database.connection();
-        let rows = licenses::Entity::find()
-            .all(db)
-            .await
-            .map_err(store_error)?;
-        let seats = activations::Entity::find()
-            .all(db)
-            .await
-            .map_err(store_error)?;
-        let mut fingerprints: HashMap<uuid::Uuid, HashSet<String>> = HashMap::new();
-        for seat in seats {
-            fingerprints
-                .entry(seat.license_id)
-                .or_default()
-                .insert(seat.fingerprint);
+        let mut fingerprints: HashMap<uuid::Uuid, Vec<Box<str>>> = HashMap::new();
+        let mut after = uuid::Uuid::nil();
+        loop {
+            let seats = activations::Entity::find()
+                .filter(activations::Column::Id.gt(after))
+                .order_by_asc(activations::Column::Id)
+                .limit(LOAD_PAGE)
+                .all(db)
+                .await
+                .map_err(store_error)?;
+            let Some(last) = seats.last() else { break };
+            after = last.id;
+            for seat in seats {
+                fingerprints
+                    .entry(seat.license_id)
+                    .or_default()
+                    .push(seat.fingerprint.into_boxed_str());
+            }
         }
+        // Page by id so the whole table is never in memory twice.
         let mut fresh = Snapshot::default();
-        for row in rows {
-            let id = row.id;
-            let hash = row.key_hash.clone();
-            let entry = Entry {
-                key_hash: KeyHash::from_stored(row.key_hash.clone()),
-                license: to_license(row)?,
-                fingerprints: fingerprints.remove(&id).unwrap_or_default(),
-            };
-            fresh.hash_by_id.insert(id, hash.clone());
-            fresh.by_hash.insert(hash, Arc::new(entry));
+        let mut after = uuid::Uuid::nil();
+        loop {
+            let rows = licenses::Entity::find()
+                .filter(licenses::Column::Id.gt(after))
+                .order_by_asc(licenses::Column::Id)
+                .limit(LOAD_PAGE)
+                .all(db)
+                .await
+                .map_err(store_error)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in rows {
+                let seats = fingerprints.remove(&row.id).unwrap_or_default();
+                let key_hash = KeyHash::from_stored(row.key_hash.clone());
+                fresh.put(to_license(row)?, &key_hash, seats);
+            }
         }
+        fresh.by_hash.shrink_to_fit();
+        fresh.hash_by_id.shrink_to_fit();
         let mut snapshot = self
             .snapshot
             .write()
@@ -219,35 +334,36 @@ impl PgLicenseReadModel {
             .all(db)
             .await
             .map_err(store_error)?;
-        let entry = match row {
-            Some(row) => Some(Entry {
-                key_hash: KeyHash::from_stored(row.key_hash.clone()),
-                license: to_license(row)?,
-                fingerprints: seats.into_iter().map(|s| s.fingerprint).collect(),
-            }),
-            None => None,
-        };
+        let license = row
+            .map(|row| {
+                let key_hash = KeyHash::from_stored(row.key_hash.clone());
+                to_license(row).map(|license| (license, key_hash))
+            })
+            .transpose()?;
         let mut snapshot = self
             .snapshot
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(old) = snapshot.hash_by_id.remove(&id) {
-            snapshot.by_hash.remove(&old);
-        }
         if snapshot.dirty_ids.get(&id).is_some_and(|at| *at < started) {
             snapshot.dirty_ids.remove(&id);
         }
-        if let Some(entry) = entry {
-            let hash = entry.key_hash.as_str().to_owned();
-            if snapshot
-                .dirty_hashes
-                .get(&hash)
-                .is_some_and(|at| *at < started)
-            {
-                snapshot.dirty_hashes.remove(&hash);
+        match license {
+            Some((license, key_hash)) => {
+                if let Some(hash) = raw(&key_hash)
+                    && snapshot
+                        .dirty_hashes
+                        .get(&hash)
+                        .is_some_and(|at| *at < started)
+                {
+                    snapshot.dirty_hashes.remove(&hash);
+                }
+                let seats = seats
+                    .into_iter()
+                    .map(|s| s.fingerprint.into_boxed_str())
+                    .collect();
+                snapshot.put(license, &key_hash, seats);
             }
-            snapshot.hash_by_id.insert(id, hash.clone());
-            snapshot.by_hash.insert(hash, Arc::new(entry));
+            None => snapshot.remove(id),
         }
         Ok(())
     }
@@ -262,20 +378,23 @@ impl ValidationCache for PgLicenseReadModel {
         if !self.is_fresh() {
             return CacheAnswer::Unknown;
         }
-        let snapshot = self.snapshot.read().unwrap_or_else(PoisonError::into_inner);
-        if snapshot.dirty_hashes.contains_key(hash.as_str()) {
-            return CacheAnswer::Unknown;
-        }
-        let Some(entry) = snapshot.by_hash.get(hash.as_str()) else {
+        let Some(raw_hash) = raw(hash) else {
             return CacheAnswer::Unknown;
         };
-        if snapshot.dirty_ids.contains_key(&entry.license.id.as_uuid()) {
+        let snapshot = self.snapshot.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(entry) = snapshot.by_hash.get(&raw_hash) else {
+            return CacheAnswer::Unknown;
+        };
+        if snapshot.dirty_hashes.contains_key(&raw_hash)
+            || snapshot.dirty_ids.contains_key(&entry.id)
+        {
             return CacheAnswer::Unknown;
         }
         CacheAnswer::Found(KeyLookup {
-            license: entry.license.clone(),
-            key_hash: entry.key_hash.clone(),
-            activated_here: fingerprint.map(|f| entry.fingerprints.contains(f.as_str())),
+            license: entry.license(),
+            key_hash: hash.clone(),
+            activated_here: fingerprint
+                .map(|f| entry.fingerprints.iter().any(|seat| **seat == *f.as_str())),
         })
     }
 
@@ -288,12 +407,12 @@ impl ValidationCache for PgLicenseReadModel {
     }
 
     fn invalidate_key(&self, hash: &KeyHash) {
-        let mut snapshot = self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        snapshot
-            .dirty_hashes
-            .insert(hash.as_str().to_owned(), Instant::now());
+        if let Some(raw_hash) = raw(hash) {
+            let mut snapshot = self
+                .snapshot
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            snapshot.dirty_hashes.insert(raw_hash, Instant::now());
+        }
     }
 }
