@@ -28,7 +28,8 @@ use devforge_licensing::ports::KeyLookup;
 use devforge_licensing::product::{Entitlement, Sku};
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait as _, EntityTrait, PaginatorTrait as _, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -288,8 +289,19 @@ impl PgLicenseReadModel {
                     .push(seat.fingerprint.into_boxed_str());
             }
         }
-        // Page by id so the whole table is never in memory twice.
-        let mut fresh = Snapshot::default();
+        // Page by id so the whole table is never in memory twice, into maps sized once:
+        // growing them by doubling would briefly hold the old and new tables together.
+        let expected = licenses::Entity::find()
+            .paginate(db, 1)
+            .num_items()
+            .await
+            .map_err(store_error)?;
+        let capacity = usize::try_from(expected).unwrap_or(0).saturating_add(1024);
+        let mut fresh = Snapshot {
+            by_hash: HashMap::with_capacity(capacity),
+            hash_by_id: HashMap::with_capacity(capacity),
+            ..Snapshot::default()
+        };
         let mut after = uuid::Uuid::nil();
         loop {
             let rows = licenses::Entity::find()
@@ -307,8 +319,6 @@ impl PgLicenseReadModel {
                 fresh.put(to_license(row)?, &key_hash, seats);
             }
         }
-        fresh.by_hash.shrink_to_fit();
-        fresh.hash_by_id.shrink_to_fit();
         let mut snapshot = self
             .snapshot
             .write()
