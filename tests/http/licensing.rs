@@ -88,6 +88,8 @@ on_every_backend! {
         let valid = json(app.post("/v1/licenses/validate", json!({"key": key, "fingerprint": "machine-1", "product": "devforge-pro"}), None).await).await;
         assert_eq!((valid["valid"].clone(), valid["code"].clone()), (json!(true), json!("VALID")));
         assert!(valid["certificate"].is_string());
+        assert!(valid["license"].get("user_id").is_none() && valid["license"].get("source").is_none(),
+            "a key holder sees the license, not its owner's account or payment: {valid}");
         let elsewhere = json(app.post("/v1/licenses/validate", json!({"key": key, "fingerprint": "machine-2"}), None).await).await;
         assert_eq!(elsewhere["code"], "NOT_ACTIVATED");
         assert_eq!(elsewhere["valid"], false);

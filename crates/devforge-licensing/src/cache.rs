@@ -31,8 +31,4 @@ pub trait ValidationCache: Send + Sync + std::fmt::Debug + 'static {
     /// it, lookups of it answer [`CacheAnswer::Unknown`]. (Other instances learn of the
     /// change through the adapter's change feed.)
     fn invalidate_license(&self, id: LicenseId);
-
-    /// This process just stored a license with this key: as [`Self::invalidate_license`],
-    /// for a key the cache has never seen.
-    fn invalidate_key(&self, hash: &KeyHash);
 }

@@ -52,6 +52,18 @@ impl FakeStore {
         self.state().users.insert(id);
     }
 
+    /// Changes a status behind the service's back (another instance did it).
+    pub fn set_status(&self, id: LicenseId, status: LicenseStatus) {
+        if let Some((license, _, _)) = self
+            .state()
+            .licenses
+            .iter_mut()
+            .find(|(l, _, _)| l.id == id)
+        {
+            license.status = status;
+        }
+    }
+
     pub fn audit_actions(&self) -> Vec<String> {
         self.state()
             .audit
@@ -287,11 +299,9 @@ impl LicenseRepository for FakeStore {
         audit: Option<NewAuditEntry>,
     ) -> Result<Option<License>, StoreError> {
         let mut state = self.state();
-        let Some((license, _, _)) = state
-            .licenses
-            .iter_mut()
-            .find(|(l, _, _)| l.id == id && l.expires_at == current)
-        else {
+        let Some((license, _, _)) = state.licenses.iter_mut().find(|(l, _, _)| {
+            l.id == id && l.expires_at == current && l.status != LicenseStatus::Revoked
+        }) else {
             return Ok(None);
         };
         license.expires_at = Some(renewed);
@@ -324,6 +334,13 @@ impl ActivationRepository for FakeStore {
         event: NewLicenseEvent,
     ) -> Result<ActivationOutcome, StoreError> {
         let mut state = self.state();
+        let active = state
+            .licenses
+            .iter()
+            .any(|(l, _, _)| l.id == activation.license_id && l.status == LicenseStatus::Active);
+        if !active {
+            return Ok(ActivationOutcome::NotActive);
+        }
         if let Some(existing) = state.activations.iter().find(|a| {
             a.license_id == activation.license_id && a.fingerprint == activation.fingerprint
         }) {

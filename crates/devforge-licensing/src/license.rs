@@ -240,8 +240,19 @@ impl License {
                 "a perpetual license cannot be renewed",
             ));
         };
-        Ok(expiry.max(now) + Duration::days(i64::from(days)))
+        expiry
+            .max(now)
+            .checked_add_signed(Duration::days(i64::from(days)))
+            .filter(|renewed| *renewed <= latest_expiry())
+            .ok_or_else(|| InvalidValue::new("days", "the license would end after the year 9999"))
     }
+}
+
+/// The latest expiry a license may have: the end of 9999, the last instant every client's
+/// date format (RFC 3339) can write.
+#[must_use]
+pub fn latest_expiry() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Parses a reason for suspending or revoking: trimmed, 1–500 characters.

@@ -107,3 +107,10 @@ fn the_source_round_trips_through_its_stored_form() {
     assert_eq!(LicenseSource::decode(&payment.encode()), Some(payment));
     assert_eq!(LicenseSource::decode("gift:x"), None);
 }
+
+#[test]
+fn a_renewal_past_the_year_9999_is_refused() {
+    let far = super::latest_expiry() - Duration::days(10);
+    assert!(license(Some(far), 0).renewed_expiry(at(1), 30).is_err());
+    assert!(license(Some(far), 0).renewed_expiry(at(1), 5).is_ok());
+}

@@ -204,9 +204,10 @@ pub trait LicenseRepository: Send + Sync + 'static {
         audit: Option<NewAuditEntry>,
     ) -> impl Future<Output = Result<Option<License>, StoreError>> + Send;
 
-    /// Moves the expiry from `current` to `renewed`, only if it is still `current`
-    /// (so two renewals cannot both count from the same old expiry), with event and audit.
-    /// `Ok(None)` when the license is missing or its expiry changed meanwhile.
+    /// Moves the expiry from `current` to `renewed`, only if it is still `current` (so two
+    /// renewals cannot both count from the same old expiry) and the license is not revoked,
+    /// with event and audit. `Ok(None)` when the license is missing, revoked, or its expiry
+    /// changed meanwhile.
     ///
     /// # Errors
     /// [`StoreError`] when storage fails; nothing changes then.
@@ -233,9 +234,10 @@ pub trait LicenseRepository: Send + Sync + 'static {
 /// Seats.
 pub trait ActivationRepository: Send + Sync + 'static {
     /// Takes a seat for `activation.fingerprint`, atomically:
+    /// - the license is no longer `active`: [`ActivationOutcome::NotActive`] (also for a
+    ///   machine that has a seat);
     /// - the fingerprint already has a seat on this license: [`ActivationOutcome::Existing`],
     ///   nothing changes;
-    /// - the license is no longer `active`: [`ActivationOutcome::NotActive`];
     /// - every seat is taken: [`ActivationOutcome::LimitReached`];
     /// - otherwise the seat is stored, the count goes up and `event` is written:
     ///   [`ActivationOutcome::Created`].

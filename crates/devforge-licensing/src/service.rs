@@ -300,6 +300,9 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             .find_product(&request.product)
             .await?
             .ok_or(LicensingError::ProductNotFound)?;
+        if !product.active && matches!(source, LicenseSource::Admin(_)) {
+            return Err(InvalidValue::new("product", "the product is not active").into());
+        }
         let expires_at = match request.expires_at {
             Some(explicit) => explicit,
             None => product
@@ -309,6 +312,9 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         };
         if expires_at.is_some_and(|expiry| expiry <= now) {
             return Err(InvalidValue::new("expires_at", "must be in the future").into());
+        }
+        if expires_at.is_some_and(|expiry| expiry > crate::license::latest_expiry()) {
+            return Err(InvalidValue::new("expires_at", "must be before the year 10000").into());
         }
         let max_activations = request
             .max_activations
@@ -366,9 +372,6 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             }
             other => other?,
         };
-        if let Some(cache) = &self.cache {
-            cache.invalidate_key(&self.protector.lookup_hash(&key));
-        }
         Ok(IssuedLicense { license, key })
     }
 
@@ -827,9 +830,20 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         let cached = self.cache.as_ref().map_or(CacheAnswer::Unknown, |cache| {
             cache.lookup(&hash, fingerprint.as_ref())
         });
+        let now = self.clock.now();
         let found = match cached {
-            CacheAnswer::Found(found) => Some(found),
-            CacheAnswer::Unknown => self.store.find_by_key(&hash, fingerprint.as_ref()).await?,
+            // The cache may be behind a change made on another instance a moment ago (a new
+            // seat, a renewal, a reinstatement): a refusal is confirmed by the database, so
+            // only positive answers come from memory alone.
+            CacheAnswer::Found(found)
+                if found
+                    .license
+                    .evaluate(now, product.as_ref(), found.activated_here)
+                    .is_valid() =>
+            {
+                Some(found)
+            }
+            _ => self.store.find_by_key(&hash, fingerprint.as_ref()).await?,
         }
         .filter(|found| found.key_hash.constant_time_eq(&hash));
         let Some(found) = found else {
@@ -839,7 +853,6 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
                 certificate: None,
             });
         };
-        let now = self.clock.now();
         let code = found
             .license
             .evaluate(now, product.as_ref(), found.activated_here);

@@ -587,12 +587,10 @@ impl crate::cache::ValidationCache for RecordingCache {
             ids.push(id);
         }
     }
-
-    fn invalidate_key(&self, _hash: &crate::key_protection::KeyHash) {}
 }
 
 #[tokio::test]
-async fn validation_uses_the_cache_when_it_answers_and_changes_invalidate_it() {
+async fn validation_trusts_cached_valid_answers_and_confirms_refusals_with_storage() {
     let h = harness();
     let cache = std::sync::Arc::new(RecordingCache::default());
     let service = h.service.clone().with_cache(cache.clone());
@@ -611,33 +609,38 @@ async fn validation_uses_the_cache_when_it_answers_and_changes_invalidate_it() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let key = issued.key.as_str();
+    let code = |service: LicensingService<FakeStore, ManualClock>| async move {
+        service.validate(key, None, None).await.map(|r| r.code).ok()
+    };
+    let cached = |status: LicenseStatus| {
+        let mut license = issued.license.clone();
+        license.status = status;
+        let key_hash = KeyProtector::new([1; 32], [2; 32]).lookup_hash(&issued.key);
+        if let Ok(mut answer) = cache.answer.lock() {
+            *answer = Some(crate::ports::KeyLookup {
+                license,
+                key_hash,
+                activated_here: None,
+            });
+        }
+    };
 
     // Unknown to the cache: answered from storage.
-    assert_eq!(
-        service.validate(key, None, None).await.map(|r| r.code).ok(),
-        Some(ValidationCode::Valid)
-    );
-    // A cached copy that says revoked wins over storage while the cache vouches for it.
-    let mut stale = issued.license.clone();
-    stale.status = LicenseStatus::Revoked;
-    let lookup = crate::ports::KeyLookup {
-        license: stale,
-        key_hash: KeyProtector::new([1; 32], [2; 32]).lookup_hash(&issued.key),
-        activated_here: None,
-    };
-    if let Ok(mut answer) = cache.answer.lock() {
-        *answer = Some(lookup);
-    }
-    assert_eq!(
-        service.validate(key, None, None).await.map(|r| r.code).ok(),
-        Some(ValidationCode::Revoked)
-    );
+    assert_eq!(code(service.clone()).await, Some(ValidationCode::Valid));
+    // A cached refusal is confirmed with storage, which says active: VALID.
+    cached(LicenseStatus::Revoked);
+    assert_eq!(code(service.clone()).await, Some(ValidationCode::Valid));
+    // A cached valid copy is answered from memory (the cache vouches for its freshness).
+    h.store
+        .set_status(issued.license.id, LicenseStatus::Suspended);
+    cached(LicenseStatus::Active);
+    assert_eq!(code(service.clone()).await, Some(ValidationCode::Valid));
+    h.store.set_status(issued.license.id, LicenseStatus::Active);
 
     service
         .suspend(h.admin, issued.license.id, "x".into())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    service.activate(key, "m1", None, None).await.err();
     let invalidated = cache
         .invalidated
         .lock()
@@ -648,4 +651,72 @@ async fn validation_uses_the_cache_when_it_answers_and_changes_invalidate_it() {
         [issued.license.id],
         "a status change invalidates the cached copy"
     );
+}
+
+#[tokio::test]
+async fn a_machine_with_a_seat_gets_nothing_from_a_suspended_license() {
+    let h = harness();
+    let issued = issued(&h, None, 3).await;
+    let key = issued.key.as_str();
+    h.service
+        .activate(key, "m1", None, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.service
+        .suspend(h.admin, issued.license.id, "x".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        h.service.activate(key, "m1", None, None).await,
+        Err(LicensingError::Suspended)
+    ));
+}
+
+#[tokio::test]
+async fn admins_cannot_license_an_inactive_product_but_payments_still_can() {
+    let h = harness();
+    let mut hidden = product(None, 1);
+    hidden.active = false;
+    h.service
+        .create_product(h.admin, hidden)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let request = IssueRequest {
+        user_id: h.owner.user_id,
+        product: sku("devforge-pro"),
+        expires_at: None,
+        max_activations: None,
+    };
+    let by_admin = h
+        .service
+        .issue(request.clone(), LicenseSource::Admin(h.admin.user_id))
+        .await;
+    assert!(matches!(by_admin, Err(LicensingError::Invalid(e)) if e.field == "product"));
+    assert!(
+        h.service
+            .issue(request, LicenseSource::Payment("pay_9".into()))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn an_expiry_after_the_year_9999_is_refused() {
+    let h = harness();
+    h.service
+        .create_product(h.admin, product(None, 1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let far = crate::license::latest_expiry() + Duration::days(1);
+    let request = IssueRequest {
+        user_id: h.owner.user_id,
+        product: sku("devforge-pro"),
+        expires_at: Some(Some(far)),
+        max_activations: None,
+    };
+    let result = h
+        .service
+        .issue(request, LicenseSource::Admin(h.admin.user_id))
+        .await;
+    assert!(matches!(result, Err(LicensingError::Invalid(e)) if e.field == "expires_at"));
 }

@@ -203,6 +203,44 @@ impl From<License> for LicenseResponse {
     }
 }
 
+/// A license as shown to whoever holds its key (activation and validation need no login):
+/// what the IDE needs, without the owner's account or payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyHolderLicenseResponse {
+    /// Identifier.
+    pub id: uuid::Uuid,
+    /// Product SKU.
+    pub product: String,
+    /// `active`, `suspended` or `revoked`.
+    pub status: LicenseStatusDto,
+    /// End of validity; null for perpetual.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Days after expiry during which validation still passes.
+    pub grace_days: u32,
+    /// Seats.
+    pub max_activations: u32,
+    /// Seats taken.
+    pub activations_count: u32,
+    /// Entitlements.
+    pub entitlements: Vec<String>,
+}
+
+impl From<License> for KeyHolderLicenseResponse {
+    fn from(license: License) -> Self {
+        let full = LicenseResponse::from(license);
+        Self {
+            id: full.id,
+            product: full.product,
+            status: full.status,
+            expires_at: full.expires_at,
+            grace_days: full.grace_days,
+            max_activations: full.max_activations,
+            activations_count: full.activations_count,
+            entitlements: full.entitlements,
+        }
+    }
+}
+
 /// A machine a license is active on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivationResponse {
@@ -239,7 +277,7 @@ pub struct ActivatedResponse {
     /// The seat.
     pub activation: ActivationResponse,
     /// The license.
-    pub license: LicenseResponse,
+    pub license: KeyHolderLicenseResponse,
     /// An offline certificate (Ed25519 JWT) for this machine.
     pub certificate: String,
 }
@@ -263,7 +301,7 @@ pub struct ValidationResponse {
     pub detail: &'static str,
     /// The license, unless the key is unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub license: Option<LicenseResponse>,
+    pub license: Option<KeyHolderLicenseResponse>,
     /// An offline certificate, when valid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,

@@ -69,6 +69,19 @@ async fn try_activate(
     .await
     .map_err(store_error)?;
     if inserted == 0 {
+        // The machine has a seat; it still gets nothing from a license that stopped being
+        // active since the service looked.
+        let status: Option<String> = licenses::Entity::find_by_id(license_id)
+            .select_only()
+            .column(licenses::Column::Status)
+            .into_tuple()
+            .one(&txn)
+            .await
+            .map_err(store_error)?;
+        if status.as_deref() != Some(LicenseStatus::Active.as_str()) {
+            txn.rollback().await.map_err(store_error)?;
+            return Ok(Some(ActivationOutcome::NotActive));
+        }
         let existing = activations::Entity::find()
             .filter(activations::Column::LicenseId.eq(license_id))
             .filter(activations::Column::Fingerprint.eq(activation.fingerprint.as_str()))

@@ -238,10 +238,12 @@ impl LicenseRepository for SqlLicensingStore {
             Some(expiry) => licenses::Column::ExpiresAt.eq(expiry),
             None => licenses::Column::ExpiresAt.is_null(),
         };
+        // Never a revoked one, even when the revocation lands after the service looked.
         let update = licenses::Entity::update_many()
             .col_expr(licenses::Column::ExpiresAt, Expr::value(renewed))
             .col_expr(licenses::Column::UpdatedAt, Expr::value(event.at))
-            .filter(still_current);
+            .filter(still_current)
+            .filter(licenses::Column::Status.ne(LicenseStatus::Revoked.as_str()));
         let txn = self.conn().begin().await.map_err(store_error)?;
         apply(txn, id, update, event, audit).await
     }

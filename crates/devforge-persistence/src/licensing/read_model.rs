@@ -40,6 +40,8 @@ pub const MAX_STALENESS: Duration = Duration::from_millis(900);
 const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
 const CHANGES: &str = "devforge_licenses";
 const HEARTBEATS: &str = "devforge_license_heartbeat";
+/// How long the feed may stay silent before the connection is presumed dead.
+const FEED_SILENCE: Duration = Duration::from_secs(5);
 /// Rows read per query while loading.
 const LOAD_PAGE: u64 = 2_000;
 
@@ -95,10 +97,9 @@ struct Snapshot {
     hash_by_id: HashMap<uuid::Uuid, RawHash>,
     products: HashSet<Arc<str>>,
     entitlement_sets: HashSet<Arc<[Entitlement]>>,
-    /// Licenses (by id) and keys (by hash) this process changed and has not re-read since,
-    /// with when: lookups of them go to the database.
+    /// Licenses this process changed and the feed has not yet been proven past, with when:
+    /// lookups of them go to the database.
     dirty_ids: HashMap<uuid::Uuid, Instant>,
-    dirty_hashes: HashMap<RawHash, Instant>,
 }
 
 impl Snapshot {
@@ -246,13 +247,25 @@ impl PgLicenseReadModel {
             .map_err(|e| e.to_string())?;
         self.load_all(database).await.map_err(|e| e.to_string())?;
         tracing::info!(licenses = self.len(), "license read model loaded");
-        while let Some(notification) = listener.try_recv().await.map_err(|e| e.to_string())? {
+        // Heartbeats arrive every 100 ms: silence this long means a dead connection.
+        while let Some(notification) = tokio::time::timeout(FEED_SILENCE, listener.try_recv())
+            .await
+            .map_err(|_| "the change feed went silent".to_owned())?
+            .map_err(|e| e.to_string())?
+        {
             if notification.channel() == CHANGES {
                 let Ok(id) = notification.payload().parse::<uuid::Uuid>() else {
                     continue;
                 };
                 self.reload(database, id).await.map_err(|e| e.to_string())?;
             } else if let Some(sent) = lock(&self.heartbeats).remove(notification.payload()) {
+                // Every change committed before `sent` has been applied: marks older than
+                // that are settled.
+                self.snapshot
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .dirty_ids
+                    .retain(|_, at| *at >= sent);
                 *lock(&self.fresh_as_of) = Some(sent);
             }
         }
@@ -316,7 +329,11 @@ impl PgLicenseReadModel {
             for row in rows {
                 let seats = fingerprints.remove(&row.id).unwrap_or_default();
                 let key_hash = KeyHash::from_stored(row.key_hash.clone());
-                fresh.put(to_license(row)?, &key_hash, seats);
+                match to_license(row) {
+                    Ok(license) => fresh.put(license, &key_hash, seats),
+                    // Left out: its key is looked up in the database instead.
+                    Err(err) => tracing::warn!(error = %err, "license not cached"),
+                }
             }
         }
         let mut snapshot = self
@@ -326,8 +343,6 @@ impl PgLicenseReadModel {
         // Marks older than this load are settled by it; newer ones wait for their feed event.
         fresh.dirty_ids = std::mem::take(&mut snapshot.dirty_ids);
         fresh.dirty_ids.retain(|_, at| *at >= started);
-        fresh.dirty_hashes = std::mem::take(&mut snapshot.dirty_hashes);
-        fresh.dirty_hashes.retain(|_, at| *at >= started);
         *snapshot = fresh;
         Ok(())
     }
@@ -359,14 +374,6 @@ impl PgLicenseReadModel {
         }
         match license {
             Some((license, key_hash)) => {
-                if let Some(hash) = raw(&key_hash)
-                    && snapshot
-                        .dirty_hashes
-                        .get(&hash)
-                        .is_some_and(|at| *at < started)
-                {
-                    snapshot.dirty_hashes.remove(&hash);
-                }
                 let seats = seats
                     .into_iter()
                     .map(|s| s.fingerprint.into_boxed_str())
@@ -395,9 +402,7 @@ impl ValidationCache for PgLicenseReadModel {
         let Some(entry) = snapshot.by_hash.get(&raw_hash) else {
             return CacheAnswer::Unknown;
         };
-        if snapshot.dirty_hashes.contains_key(&raw_hash)
-            || snapshot.dirty_ids.contains_key(&entry.id)
-        {
+        if snapshot.dirty_ids.contains_key(&entry.id) {
             return CacheAnswer::Unknown;
         }
         CacheAnswer::Found(KeyLookup {
@@ -414,15 +419,5 @@ impl ValidationCache for PgLicenseReadModel {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         snapshot.dirty_ids.insert(id.as_uuid(), Instant::now());
-    }
-
-    fn invalidate_key(&self, hash: &KeyHash) {
-        if let Some(raw_hash) = raw(hash) {
-            let mut snapshot = self
-                .snapshot
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            snapshot.dirty_hashes.insert(raw_hash, Instant::now());
-        }
     }
 }
