@@ -18,7 +18,12 @@ const USAGE: &str =
     "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps|bench validate [...]>";
 
 /// Crates that must never depend on the web framework or the ORM.
-const INNER_CRATES: [&str; 3] = ["devforge-domain", "devforge-identity", "devforge-licensing"];
+const INNER_CRATES: [&str; 4] = [
+    "devforge-domain",
+    "devforge-identity",
+    "devforge-licensing",
+    "devforge-support",
+];
 const OUTER_FRAMEWORKS: [&str; 4] = ["actix-web", "sea-orm", "sqlx", "actix-governor"];
 
 fn main() -> ExitCode {
