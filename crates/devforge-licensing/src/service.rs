@@ -667,7 +667,10 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         let (activation, created) = match self.store.activate(activation, event).await? {
             ActivationOutcome::Created(activation) => {
                 self.invalidate(license.id);
-                license.activations_count += 1;
+                // Re-read: parallel activations may have taken seats meanwhile too.
+                if let Some(current) = self.store.find_license(license.id).await? {
+                    license = current;
+                }
                 (activation, true)
             }
             ActivationOutcome::Existing(activation) => (activation, false),
