@@ -6,11 +6,11 @@ use crate::certificate::{CertificateSigner, PublicKey};
 use crate::error::LicensingError;
 use crate::event::{Actor, EventKind, LicenseEvent, NewLicenseEvent};
 use crate::key::LicenseKey;
-use crate::key_protection::KeyProtector;
+use crate::key_protection::{KeyHash, KeyProtector};
 use crate::license::{License, LicenseId, LicenseSource, LicenseStatus, Standing, ValidationCode};
 use crate::ports::{
-    DeactivationOutcome, DeactivationThrottle, LicenseFilter, LicensingStore, NewLicense,
-    SeatSelector,
+    DeactivationOutcome, DeactivationThrottle, KeyLookup, LicenseFilter, LicensingStore,
+    NewLicense, SeatSelector,
 };
 use crate::product::{NewProduct, Product, ProductChanges, ProductPatch, Sku};
 use chrono::{DateTime, Duration, Utc};
@@ -614,14 +614,31 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
 
     // ----- seats ----------------------------------------------------------------------
 
-    async fn usable_by_key(&self, key: &str) -> Result<License, LicensingError> {
+    /// The license stored under `hash`, with the hash compared again in constant time.
+    async fn stored_by_key(
+        &self,
+        hash: &KeyHash,
+        fingerprint: Option<&Fingerprint>,
+    ) -> Result<Option<KeyLookup>, LicensingError> {
+        Ok(self
+            .store
+            .find_by_key(hash, fingerprint)
+            .await?
+            .filter(|found| found.key_hash.constant_time_eq(hash)))
+    }
+
+    /// The license a key the caller presents belongs to.
+    async fn license_by_key(&self, key: &str) -> Result<License, LicensingError> {
         let key = LicenseKey::parse(key)?;
         let hash = self.protector.lookup_hash(&key);
-        let found = self.store.find_by_key(&hash, None).await?;
-        let license = found
-            .filter(|found| found.key_hash.constant_time_eq(&hash))
+        self.stored_by_key(&hash, None)
+            .await?
             .map(|found| found.license)
-            .ok_or(LicensingError::LicenseNotFound)?;
+            .ok_or(LicensingError::LicenseNotFound)
+    }
+
+    async fn usable_by_key(&self, key: &str) -> Result<License, LicensingError> {
+        let license = self.license_by_key(key).await?;
         if let Some(refusal) = LicensingError::for_status(license.status) {
             return Err(refusal);
         }
@@ -709,15 +726,7 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         fingerprint: &str,
     ) -> Result<(), LicensingError> {
         let fingerprint = Fingerprint::parse(fingerprint)?;
-        let key = LicenseKey::parse(key)?;
-        let hash = self.protector.lookup_hash(&key);
-        let license = self
-            .store
-            .find_by_key(&hash, None)
-            .await?
-            .filter(|found| found.key_hash.constant_time_eq(&hash))
-            .map(|found| found.license)
-            .ok_or(LicensingError::LicenseNotFound)?;
+        let license = self.license_by_key(key).await?;
         self.release(
             license.id,
             SeatSelector::Fingerprint(fingerprint),
@@ -830,35 +839,42 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         let fingerprint = fingerprint.map(Fingerprint::parse).transpose()?;
         let product = product.map(Sku::parse).transpose()?;
         let hash = self.protector.lookup_hash(&key);
-        let cached = self.cache.as_ref().map_or(CacheAnswer::Unknown, |cache| {
-            cache.lookup(&hash, fingerprint.as_ref())
-        });
         let now = self.clock.now();
-        let found = match cached {
-            // The cache may be behind a change made on another instance a moment ago (a new
-            // seat, a renewal, a reinstatement): a refusal is confirmed by the database, so
-            // only positive answers come from memory alone.
-            CacheAnswer::Found(found)
-                if found
-                    .license
-                    .evaluate(now, product.as_ref(), found.activated_here)
-                    .is_valid() =>
-            {
-                Some(found)
-            }
-            _ => self.store.find_by_key(&hash, fingerprint.as_ref()).await?,
-        }
-        .filter(|found| found.key_hash.constant_time_eq(&hash));
-        let Some(found) = found else {
-            return Ok(ValidationResult {
-                code: ValidationCode::NotFound,
-                license: None,
-                certificate: None,
-            });
+        let evaluate = |found: &KeyLookup| {
+            found
+                .license
+                .evaluate(now, product.as_ref(), found.activated_here)
         };
-        let code = found
-            .license
-            .evaluate(now, product.as_ref(), found.activated_here);
+        // The cache may be behind a change made on another instance a moment ago (a new
+        // seat, a renewal, a reinstatement): only positive answers come from memory alone,
+        // and a refusal is confirmed by the database.
+        let cached = match self
+            .cache
+            .as_ref()
+            .map(|c| c.lookup(&hash, fingerprint.as_ref()))
+        {
+            Some(CacheAnswer::Found(found)) => {
+                let code = evaluate(&found);
+                code.is_valid().then_some((found, code))
+            }
+            Some(CacheAnswer::Unknown) | None => None,
+        };
+        let (found, code) = match cached {
+            Some(hit) => hit,
+            None => match self.stored_by_key(&hash, fingerprint.as_ref()).await? {
+                Some(found) => {
+                    let code = evaluate(&found);
+                    (found, code)
+                }
+                None => {
+                    return Ok(ValidationResult {
+                        code: ValidationCode::NotFound,
+                        license: None,
+                        certificate: None,
+                    });
+                }
+            },
+        };
         let certificate = if code.is_valid() {
             Some(
                 self.signer
