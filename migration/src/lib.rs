@@ -17,6 +17,8 @@ mod m20261128_000006_licenses;
 mod m20261128_000007_activations;
 mod m20261128_000008_license_events;
 mod m20261128_000009_license_change_feed;
+mod m20261128_000010_support_tickets;
+mod m20261128_000011_knowledge_base;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -35,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_activations::Migration),
             Box::new(m20261128_000008_license_events::Migration),
             Box::new(m20261128_000009_license_change_feed::Migration),
+            Box::new(m20261128_000010_support_tickets::Migration),
+            Box::new(m20261128_000011_knowledge_base::Migration),
         ]
     }
 }

@@ -142,3 +142,43 @@ on_every_backend! {
         assert_problem(bad_query, 403, "forbidden").await;
     }
 }
+
+on_every_backend! {
+    async fn support_input_is_checked_field_by_field(app) {
+        let customer = app.register("customer@example.com").await;
+        let token = Some(customer.token.as_str());
+        let ticket = |subject: &str, body: &str, category: &str| {
+            json!({"subject": subject, "body": body, "category": category})
+        };
+        for (request, field) in [
+            (ticket("", "body", "billing"), "subject"),
+            (ticket("   ", "body", "billing"), "subject"),
+            (ticket(&"s".repeat(201), "body", "billing"), "subject"),
+            (ticket("Subject", &"b".repeat(20_001), "billing"), "body"),
+            (ticket("Subject", "nul \u{0} inside", "billing"), "body"),
+        ] {
+            let response = app.post("/v1/support/tickets", request, token).await;
+            let problem = assert_problem(response, 422, "validation_failed").await;
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+        let unknown = app.post("/v1/support/tickets", ticket("Subject", "body", "sales"), token).await;
+        assert_problem(unknown, 422, "invalid_body").await;
+        let huge = app.post("/v1/support/tickets", ticket("Subject", &"b".repeat(2 * 1024 * 1024), "billing"), token).await;
+        assert_problem(huge, 413, "payload_too_large").await;
+        let not_mine = app.post("/v1/support/tickets", json!({"subject": "S", "body": "B", "category": "licensing", "license_id": uuid::Uuid::nil()}), token).await;
+        let problem = assert_problem(not_mine, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "license_id");
+
+        let created = app.post("/v1/support/tickets", ticket("Subject", "body", "billing"), token).await;
+        let id = devforge_tests::json(created).await["id"].as_str().unwrap_or_default().to_owned();
+        let path = format!("/v1/support/tickets/{id}");
+        assert_problem(app.patch(&path, json!({"status": "pending"}), token).await, 422, "invalid_body").await;
+        assert_problem(app.patch(&path, json!({"status": 3}), token).await, 422, "invalid_body").await;
+        let empty_reply = app.post(&format!("{path}/messages"), json!({"body": " "}), token).await;
+        assert_problem(empty_reply, 422, "validation_failed").await;
+        assert_problem(app.get("/v1/support/tickets?status=pending", token).await, 400, "invalid_query").await;
+        assert_problem(app.get("/v1/support/tickets?sort=random", token).await, 400, "invalid_query").await;
+        assert_problem(app.get("/v1/support/tickets/not-a-uuid", token).await, 404, "not_found").await;
+        assert_problem(app.get(&format!("/v1/support/tickets?q={}", "q".repeat(201)), token).await, 422, "validation_failed").await;
+    }
+}

@@ -104,6 +104,83 @@ fn rows() -> Vec<Row> {
             "/v1/licenses/{id}/activations/{activation_id}",
             [401, 204, 404, 404, 204],
         ),
+        row(
+            Method::POST,
+            "/v1/support/tickets",
+            [401, 201, 201, 201, 201],
+        ),
+        row(
+            Method::GET,
+            "/v1/support/tickets",
+            [401, 200, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/support/tickets/{id}",
+            [401, 200, 404, 200, 200],
+        ),
+        row(
+            Method::PATCH,
+            "/v1/support/tickets/{id}",
+            [401, 403, 404, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/support/tickets/{id}/assign",
+            [401, 403, 404, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/support/tickets/{id}/messages",
+            [401, 201, 404, 201, 201],
+        ),
+        row(
+            Method::GET,
+            "/v1/support/tickets/{id}/messages",
+            [401, 200, 404, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/support/tickets/{id}/events",
+            [401, 200, 404, 200, 200],
+        ),
+        row(Method::POST, "/v1/kb/articles", [401, 403, 403, 201, 201]),
+        row(Method::GET, "/v1/kb/articles", [200, 200, 200, 200, 200]),
+        row(
+            Method::GET,
+            "/v1/kb/articles/{slug}",
+            [200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::PATCH,
+            "/v1/kb/articles/{slug}",
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            Method::DELETE,
+            "/v1/kb/articles/{slug}",
+            [401, 403, 403, 204, 204],
+        ),
+        row(
+            Method::GET,
+            "/v1/kb/articles/{slug}/revisions",
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/kb/articles/{slug}/revisions/{n}",
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/kb/articles/{slug}/revisions/{n}/restore",
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/kb/articles/{slug}/feedback",
+            [200, 200, 200, 200, 200],
+        ),
         row(Method::GET, "/health/live", [200, 200, 200, 200, 200]),
         row(Method::GET, "/health/ready", [200, 200, 200, 200, 200]),
         row(Method::GET, "/metrics", [200, 200, 200, 200, 200]),
@@ -123,6 +200,8 @@ struct Cast {
     /// Seats of `license_id`, one per caller who may free one.
     seat_for_user: String,
     seat_for_admin: String,
+    /// A support ticket of `user`'s.
+    ticket_id: String,
 }
 
 impl Cast {
@@ -186,6 +265,55 @@ fn call(row: &Row, cast: &Cast, caller: &str, attempt: usize) -> (String, Option
             };
             (format!("/v1/licenses/{license}/activations/{seat}"), None)
         }
+        "/v1/support/tickets" if row.method == Method::POST => (
+            row.template.into(),
+            Some(json!({"subject": "Matrix", "body": "Hello", "category": "other"})),
+        ),
+        "/v1/support/tickets/{id}" => (
+            row.template.replace("{id}", &cast.ticket_id),
+            (row.method == Method::PATCH).then(|| json!({"priority": "high"})),
+        ),
+        "/v1/support/tickets/{id}/assign" => (
+            row.template.replace("{id}", &cast.ticket_id),
+            Some(json!({"assignee_id": cast.support.id})),
+        ),
+        "/v1/support/tickets/{id}/messages" => (
+            row.template.replace("{id}", &cast.ticket_id),
+            (row.method == Method::POST).then(|| json!({"body": "A reply"})),
+        ),
+        "/v1/support/tickets/{id}/events" => (row.template.replace("{id}", &cast.ticket_id), None),
+        "/v1/kb/articles" if row.method == Method::POST => (
+            row.template.into(),
+            Some(
+                json!({"slug": format!("article-{attempt}"), "title": "T", "body": "B", "category": "misc"}),
+            ),
+        ),
+        "/v1/kb/articles/{slug}" => {
+            let slug = if row.method == Method::DELETE {
+                "matrix-archive"
+            } else {
+                "matrix-guide"
+            };
+            (
+                row.template.replace("{slug}", slug),
+                (row.method == Method::PATCH).then(|| json!({"title": format!("Guide {attempt}")})),
+            )
+        }
+        "/v1/kb/articles/{slug}/revisions" => {
+            (row.template.replace("{slug}", "matrix-guide"), None)
+        }
+        "/v1/kb/articles/{slug}/revisions/{n}" | "/v1/kb/articles/{slug}/revisions/{n}/restore" => {
+            (
+                row.template
+                    .replace("{slug}", "matrix-guide")
+                    .replace("{n}", "1"),
+                None,
+            )
+        }
+        "/v1/kb/articles/{slug}/feedback" => (
+            row.template.replace("{slug}", "matrix-guide"),
+            Some(json!({"helpful": true})),
+        ),
         "/v1/auth/register" => (
             row.template.into(),
             Some(json!({"email": format!("new{attempt}@example.com"), "password": PASSWORD})),
@@ -226,11 +354,26 @@ async fn cast(app: &TestApp) -> Cast {
         let seat = json(app.post("/v1/licenses/activate", body, None).await).await;
         seats.push(text(&seat["activation"]["id"]));
     }
+    let support = app
+        .account_with_role("support@example.com", Role::Support)
+        .await;
+    let ticket = json!({"subject": "Matrix ticket", "body": "Help", "category": "technical"});
+    let ticket = json(
+        app.post("/v1/support/tickets", ticket, Some(&user.token))
+            .await,
+    )
+    .await;
+    for slug in ["matrix-guide", "matrix-archive"] {
+        let article = json!({"slug": slug, "title": "Guide", "body": "How to", "category": "misc", "status": "published"});
+        let created = app
+            .post("/v1/kb/articles", article, Some(&support.token))
+            .await;
+        assert_eq!(created.status(), 201);
+    }
     Cast {
         other_user: app.register("other@example.com").await,
-        support: app
-            .account_with_role("support@example.com", Role::Support)
-            .await,
+        ticket_id: text(&ticket["id"]),
+        support,
         license_id: text(&license["id"]),
         license_key: key,
         status_license_id: text(&status_license["id"]),

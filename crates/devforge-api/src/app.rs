@@ -7,7 +7,7 @@ use crate::middleware::{
     security_headers::security_headers,
 };
 use crate::openapi::ApiDoc;
-use crate::routes::{admin, auth, licenses, ops, products};
+use crate::routes::{admin, articles, auth, licenses, ops, products, tickets};
 use crate::secrets;
 use crate::settings::Settings;
 use crate::state::{AppState, Licensing};
@@ -24,7 +24,9 @@ use devforge_licensing::{
 };
 use devforge_persistence::{
     Database, DatabaseKind, PgLicenseReadModel, SqlIdentityStore, SqlLicensingStore,
+    SqlSupportStore,
 };
+use devforge_support::{Lifecycle, SupportConfig, SupportService};
 use sha2::{Digest as _, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,9 +114,21 @@ pub async fn build_state(
     .map_err(|e| StartupError::Config(e.to_string()))?;
     let licensing = build_licensing(settings, &database)?;
     let metrics = Metrics::new().map_err(|e| StartupError::Config(e.to_string()))?;
+    let support = SupportService::new(
+        SqlSupportStore::new(database.clone()),
+        SystemClock,
+        SupportConfig {
+            lifecycle: Lifecycle {
+                reopen_window: Duration::days(i64::from(settings.support_reopen_days)),
+            },
+            auto_assign: settings.support_auto_assign,
+        },
+    );
     Ok(AppState {
         identity: Arc::new(identity),
         licensing: Arc::new(licensing),
+        support: Arc::new(support),
+        trusted_proxies: settings.trusted_proxies.clone().into(),
         pools: Arc::new(vec![database.clone()]),
         database,
         metrics: Arc::new(metrics),
@@ -408,6 +422,30 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
                             .service(licenses::events)
                             .service(licenses::activations)
                             .service(licenses::remove_activation),
+                    )
+                    .service(
+                        scope("/support/tickets")
+                            .wrap(from_fn(extract::logged_in))
+                            .service(tickets::open_ticket)
+                            .service(tickets::list_tickets)
+                            .service(tickets::get_ticket)
+                            .service(tickets::update_ticket)
+                            .service(tickets::assign_ticket)
+                            .service(tickets::post_message)
+                            .service(tickets::list_messages)
+                            .service(tickets::list_events),
+                    )
+                    .service(
+                        scope("/kb/articles")
+                            .service(articles::create_article)
+                            .service(articles::list_articles)
+                            .service(articles::get_article)
+                            .service(articles::update_article)
+                            .service(articles::archive_article)
+                            .service(articles::list_revisions)
+                            .service(articles::get_revision)
+                            .service(articles::restore_revision)
+                            .service(articles::feedback),
                     )
                     .service(
                         scope("/admin")

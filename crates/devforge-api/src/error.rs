@@ -31,6 +31,10 @@ pub struct Problem {
     /// For validation failures: which fields are wrong and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For `invalid_transition`: the statuses the caller may move to from here (empty when
+    /// none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 /// One invalid field.
@@ -49,6 +53,7 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     errors: Vec<FieldError>,
+    allowed: Option<Vec<String>>,
     retry_after_secs: Option<u64>,
 }
 
@@ -60,6 +65,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            allowed: None,
             retry_after_secs: None,
         }
     }
@@ -132,6 +138,15 @@ impl ApiError {
         )
     }
 
+    /// The same problem, listing the states the caller may move to instead.
+    #[must_use]
+    pub fn with_allowed(self, allowed: Vec<String>) -> Self {
+        Self {
+            allowed: Some(allowed),
+            ..self
+        }
+    }
+
     /// The same problem under another stable code.
     #[must_use]
     pub fn with_code(self, code: &'static str) -> Self {
@@ -154,6 +169,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
+            allowed: self.allowed.clone(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod routes;
 pub mod secrets;
 pub mod settings;
 pub mod state;
+pub mod support_errors;
 pub mod telemetry;
 
 pub use app::{MigrationPolicy, RunningServer, StartupError, start};

@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Accounts and sessions"),
         (name = "products", description = "The product catalogue"),
         (name = "licenses", description = "Licenses, machine activations, validation and offline certificates"),
+        (name = "support", description = "Support tickets, their messages and history"),
+        (name = "knowledge base", description = "Help articles: reading, search, feedback, and editing by staff"),
         (name = "admin", description = "Administration (admins only)"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -235,6 +235,25 @@ pub struct Settings {
     )]
     pub self_deactivations_per_day: u32,
 
+    /// Give each new support ticket to the support member with the fewest active tickets.
+    #[arg(
+        long,
+        env = "DEVFORGE_SUPPORT_AUTO_ASSIGN",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub support_auto_assign: bool,
+
+    /// Days after being resolved during which a customer may still reopen a ticket.
+    #[arg(
+        long,
+        env = "DEVFORGE_SUPPORT_REOPEN_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub support_reopen_days: u32,
+
     /// Browser origins allowed by CORS (comma-separated, e.g. `https://app.example.com`).
     /// Default: none.
     #[arg(

@@ -4,7 +4,9 @@ use crate::metrics::Metrics;
 use devforge_domain::SystemClock;
 use devforge_identity::{BcryptHasher, IdentityService};
 use devforge_licensing::LicensingService;
-use devforge_persistence::{Database, SqlIdentityStore, SqlLicensingStore};
+use devforge_persistence::{Database, SqlIdentityStore, SqlLicensingStore, SqlSupportStore};
+use devforge_support::SupportService;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The identity service as the server runs it.
@@ -13,6 +15,9 @@ pub type Identity = IdentityService<SqlIdentityStore, BcryptHasher, SystemClock>
 /// The licensing service as the server runs it.
 pub type Licensing = LicensingService<SqlLicensingStore, SystemClock>;
 
+/// The support service as the server runs it.
+pub type Support = SupportService<SqlSupportStore, SystemClock>;
+
 /// Shared by all workers (cheap to clone: everything is behind `Arc`s or pools).
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -20,6 +25,10 @@ pub struct AppState {
     pub identity: Arc<Identity>,
     /// Products, licenses, seats and validation.
     pub licensing: Arc<Licensing>,
+    /// Tickets and the knowledge base.
+    pub support: Arc<Support>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[IpAddr]>,
     /// The database this state's services use, for readiness.
     pub database: Database,
     /// Every pool the server opened (one per worker), for the pool metrics.
@@ -41,6 +50,11 @@ impl AppState {
                 self.licensing
                     .with_store(SqlLicensingStore::new(database.clone())),
             ),
+            support: Arc::new(
+                self.support
+                    .with_store(SqlSupportStore::new(database.clone())),
+            ),
+            trusted_proxies: Arc::clone(&self.trusted_proxies),
             database,
             pools,
             metrics: Arc::clone(&self.metrics),

@@ -11,7 +11,10 @@ pub mod entities;
 pub mod error;
 pub mod identity;
 pub mod licensing;
+mod paging;
+pub mod support;
 
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
 pub use licensing::{PgLicenseReadModel, SqlLicensingStore};
+pub use support::SqlSupportStore;

@@ -35,7 +35,7 @@ pub enum Action {
 
 /// A refused transition, with what would have been allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {} ticket cannot become {}", .from.as_str(), .to.map_or("anything else", TicketStatus::as_str))]
+#[error("a ticket that is {} cannot become {}", .from.as_str(), .to.map_or("anything else", TicketStatus::as_str))]
 pub struct InvalidTransition {
     /// The ticket's (effective) status.
     pub from: TicketStatus,

@@ -1,6 +1,13 @@
-//! A ticket's value types.
+//! A ticket and its value types.
 
-use devforge_domain::InvalidValue;
+use crate::lifecycle::Lifecycle;
+use chrono::{DateTime, Utc};
+use devforge_domain::{InvalidValue, UserId};
+
+devforge_domain::uuid_id!(
+    /// Identifies a ticket.
+    TicketId
+);
 
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -132,6 +139,25 @@ impl Priority {
     /// Every priority, least urgent first.
     pub const ALL: [Priority; 4] = [Self::Low, Self::Normal, Self::High, Self::Urgent];
 
+    /// The rank stored and sorted on: 0 (low) to 3 (urgent).
+    #[must_use]
+    pub const fn rank(self) -> i16 {
+        match self {
+            Self::Low => 0,
+            Self::Normal => 1,
+            Self::High => 2,
+            Self::Urgent => 3,
+        }
+    }
+
+    /// The priority of a stored rank.
+    #[must_use]
+    pub fn from_rank(rank: i16) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|priority| priority.rank() == rank)
+    }
+
     /// The stable name.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -187,9 +213,105 @@ impl Subject {
     }
 }
 
+/// A message's text: 1–20,000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// The longest message, in characters.
+    pub const MAX_CHARS: usize = 20_000;
+
+    /// Parses a message body.
+    ///
+    /// # Errors
+    /// [`InvalidValue`] for the field `body`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let body = raw.trim();
+        if body.is_empty() || body.chars().count() > Self::MAX_CHARS || body.contains('\0') {
+            return Err(InvalidValue::new(
+                "body",
+                format!("must be 1-{} characters without NUL", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(body.to_owned()))
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Wraps text read back from storage, which was checked when written.
+    #[must_use]
+    pub fn from_trusted(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl Subject {
+    /// Wraps text read back from storage, which was checked when written.
+    #[must_use]
+    pub fn from_trusted(text: String) -> Self {
+        Self(text)
+    }
+}
+
+/// A support ticket as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// Identifier.
+    pub id: TicketId,
+    /// Human-friendly number, sequential from 1.
+    pub number: u64,
+    /// What it is about, in a line.
+    pub subject: Subject,
+    /// Area.
+    pub category: Category,
+    /// Urgency.
+    pub priority: Priority,
+    /// The stored status; see [`Ticket::status_at`] for the one that counts.
+    pub status: TicketStatus,
+    /// The customer who opened it.
+    pub requester: UserId,
+    /// The staff member working on it.
+    pub assignee: Option<UserId>,
+    /// A license of the requester's it is about.
+    pub license_id: Option<uuid::Uuid>,
+    /// Opened.
+    pub created_at: DateTime<Utc>,
+    /// Last public message or change (internal notes do not count).
+    pub last_activity_at: DateTime<Utc>,
+    /// First public reply by staff.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// Last time it became resolved (cleared when reopened).
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Closed explicitly.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Ticket {
+    /// The status that counts at `now`: resolved past the reopen window is closed.
+    #[must_use]
+    pub fn status_at(&self, lifecycle: &Lifecycle, now: DateTime<Utc>) -> TicketStatus {
+        lifecycle.effective(self.status, self.resolved_at, now)
+    }
+
+    /// When it closed: explicitly, or when its reopen window ran out.
+    #[must_use]
+    pub fn closed_at(&self, lifecycle: &Lifecycle, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match (self.status, self.status_at(lifecycle, now)) {
+            (TicketStatus::Resolved, TicketStatus::Closed) => {
+                self.resolved_at.map(|at| at + lifecycle.reopen_window)
+            }
+            _ => self.closed_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Category, Priority, Subject, TicketStatus};
+    use super::{Category, MessageBody, Priority, Subject, TicketStatus};
 
     #[test]
     fn names_round_trip_and_unknown_ones_are_rejected() {
@@ -211,6 +333,21 @@ mod tests {
     fn priorities_order_from_low_to_urgent_and_default_to_normal() {
         assert!(Priority::Low < Priority::Normal && Priority::High < Priority::Urgent);
         assert_eq!(Priority::default(), Priority::Normal);
+        for priority in Priority::ALL {
+            assert_eq!(Priority::from_rank(priority.rank()), Some(priority));
+        }
+        assert_eq!(Priority::from_rank(4), None);
+    }
+
+    #[test]
+    fn a_message_body_is_trimmed_and_bounded() {
+        assert!(MessageBody::parse(" \n ").is_err());
+        assert!(MessageBody::parse(&"x".repeat(MessageBody::MAX_CHARS + 1)).is_err());
+        assert!(MessageBody::parse("a\0b").is_err());
+        assert_eq!(
+            MessageBody::parse(" hi\n").map(|b| b.as_str().to_owned()),
+            Ok("hi".into())
+        );
     }
 
     #[test]

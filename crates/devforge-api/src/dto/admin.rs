@@ -107,6 +107,8 @@ impl From<UserStats> for UserStatsResponse {
 pub struct StatsResponse {
     /// Accounts.
     pub users: UserStatsResponse,
+    /// Support tickets.
+    pub support: crate::dto::tickets::SupportStatsResponse,
 }
 
 /// One audit entry.

@@ -2,9 +2,11 @@
 //! services speak domain types, and conversions live beside the DTOs.
 
 pub mod admin;
+pub mod articles;
 pub mod auth;
 pub mod double_option;
 pub mod licenses;
 pub mod page;
 pub mod products;
 pub mod role;
+pub mod tickets;

@@ -3,17 +3,27 @@
 //! from anyone would let any client pick its own rate-limit key.
 
 use actix_web::dev::ServiceRequest;
+use actix_web::http::header::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
 
 /// The client address of `req`, given the trusted proxies.
 #[must_use]
 pub fn client_ip(req: &ServiceRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip().to_canonical();
+    client_ip_of(req.peer_addr(), req.headers(), trusted_proxies)
+}
+
+/// The client address of a request from `peer` with `headers`, given the trusted proxies.
+#[must_use]
+pub fn client_ip_of(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?.ip().to_canonical();
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
-    let hops: Vec<&str> = req
-        .headers()
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))

@@ -96,8 +96,10 @@ pub async fn stats(
     _admin: Admin,
 ) -> Result<web::Json<StatsResponse>, ApiError> {
     let users = state.identity.stats().await?;
+    let support = state.support.stats().await?;
     Ok(web::Json(StatsResponse {
         users: users.into(),
+        support: support.into(),
     }))
 }
 

@@ -2,10 +2,12 @@
 //! live here.
 
 pub mod admin;
+pub mod articles;
 pub mod auth;
 pub mod licenses;
 pub mod ops;
 pub mod products;
+pub mod tickets;
 
 use devforge_identity::Principal;
 use devforge_licensing::Requester;

@@ -3,9 +3,16 @@
 
 pub mod activations;
 pub mod audit_log;
+pub mod kb_article_tags;
+pub mod kb_articles;
+pub mod kb_feedback;
+pub mod kb_revisions;
 pub mod license_events;
 pub mod licenses;
 pub mod login_throttle;
 pub mod products;
 pub mod sessions;
+pub mod ticket_events;
+pub mod ticket_messages;
+pub mod tickets;
 pub mod users;

@@ -75,5 +75,5 @@ pub(super) async fn list(
     let query = license_events::Entity::find()
         .filter(license_events::Column::LicenseId.eq(license_id.as_uuid()))
         .order_by_asc(license_events::Column::Id);
-    super::fetch_page(db, query, page, to_event).await
+    crate::paging::fetch_page(db, query, page, to_event).await
 }

@@ -201,7 +201,7 @@ impl LicenseRepository for SqlLicensingStore {
         if let Some(status) = filter.status {
             query = query.filter(licenses::Column::Status.eq(status.as_str()));
         }
-        super::fetch_page(self.conn(), query, page, to_license).await
+        crate::paging::fetch_page(self.conn(), query, page, to_license).await
     }
 
     async fn change_status(

@@ -16,10 +16,10 @@ mod read_model;
 pub use read_model::{MAX_STALENESS, PgLicenseReadModel};
 
 use crate::Database;
-use crate::error::{corrupt, store_error};
-use devforge_domain::{Page, PageRequest, StoreError};
+use crate::error::corrupt;
+use devforge_domain::StoreError;
 use devforge_licensing::product::Entitlement;
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, Select};
+use sea_orm::DatabaseConnection;
 
 /// Implements [`devforge_licensing::ports::LicensingStore`] over SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -65,29 +65,4 @@ fn to_stored(value: u32) -> i32 {
 /// A stored count or number of days, which is never negative.
 fn from_stored(what: &str, value: i32) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|e| corrupt(what, e))
-}
-
-/// One page of `query`'s rows, converted, with the total.
-async fn fetch_page<E, T>(
-    db: &DatabaseConnection,
-    query: Select<E>,
-    page: PageRequest,
-    convert: impl Fn(E::Model) -> Result<T, StoreError>,
-) -> Result<Page<T>, StoreError>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-{
-    let paginator = query.paginate(db, page.per_page());
-    let total = paginator.num_items().await.map_err(store_error)?;
-    let rows = paginator
-        .fetch_page(page.page() - 1)
-        .await
-        .map_err(store_error)?;
-    let items = rows.into_iter().map(convert).collect::<Result<_, _>>()?;
-    Ok(Page {
-        items,
-        request: page,
-        total,
-    })
 }

@@ -82,7 +82,7 @@ impl ProductRepository for SqlLicensingStore {
         if !include_inactive {
             query = query.filter(products::Column::Active.eq(true));
         }
-        super::fetch_page(self.conn(), query, page, to_product).await
+        crate::paging::fetch_page(self.conn(), query, page, to_product).await
     }
 
     async fn update_product(

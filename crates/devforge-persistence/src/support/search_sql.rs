@@ -1,0 +1,87 @@
+//! Each engine's spelling of a [`SearchQuery`], and placeholders for hand-written SQL.
+//!
+//! Terms are lower-case alphanumerics (the domain guarantees it), so neither spelling can
+//! carry query syntax; they are still passed as bound values, never spliced into SQL.
+
+use devforge_support::SearchQuery;
+use devforge_support::search::{MATCH_END, MATCH_START};
+use sea_orm::{DbBackend, Value};
+
+/// PostgreSQL: the text for `plainto_tsquery('english', …)`, which ANDs the stemmed terms.
+pub(super) fn postgres_text(query: &SearchQuery) -> String {
+    query.terms().join(" ")
+}
+
+/// SQLite FTS5: every term as a quoted string, which FTS5 ANDs (and stems with Porter).
+pub(super) fn fts5_match(query: &SearchQuery) -> String {
+    query
+        .terms()
+        .iter()
+        .map(|term| format!("\"{term}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `ts_headline` options producing a short excerpt with the domain's match markers.
+pub(super) fn headline_options() -> String {
+    format!("StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=30, MinWords=12")
+}
+
+/// Builds a hand-written statement's values alongside its text, numbering placeholders
+/// the way the backend wants them (`$1` on PostgreSQL, `?` on SQLite).
+pub(super) struct Params {
+    backend: DbBackend,
+    values: Vec<Value>,
+}
+
+impl Params {
+    pub(super) fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds `value` and returns its placeholder.
+    pub(super) fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    pub(super) fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Params, fts5_match, postgres_text};
+    use devforge_support::SearchQuery;
+    use sea_orm::DbBackend;
+
+    #[test]
+    fn queries_are_spelled_for_each_engine() -> Result<(), devforge_domain::InvalidValue> {
+        let query = SearchQuery::parse("Installing plugins offline")?;
+        assert_eq!(postgres_text(&query), "installing plugins offline");
+        assert_eq!(fts5_match(&query), "\"installing\" \"plugins\" \"offline\"");
+        Ok(())
+    }
+
+    #[test]
+    fn placeholders_follow_the_backend() {
+        let mut postgres = Params::new(DbBackend::Postgres);
+        assert_eq!(
+            (postgres.bind(1_i64), postgres.bind("a")),
+            ("$1".into(), "$2".into())
+        );
+        let mut sqlite = Params::new(DbBackend::Sqlite);
+        assert_eq!(
+            (sqlite.bind(1_i64), sqlite.bind("a")),
+            ("?".into(), "?".into())
+        );
+        assert_eq!(sqlite.into_values().len(), 2);
+    }
+}
