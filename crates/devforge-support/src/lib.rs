@@ -8,6 +8,8 @@
 
 pub mod article;
 pub mod error;
+#[cfg(test)]
+mod fakes;
 pub mod lifecycle;
 pub mod ports;
 pub mod search;

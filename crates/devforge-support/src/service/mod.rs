@@ -2,6 +2,8 @@
 //! [`knowledge_base`], over one store and clock.
 
 mod knowledge_base;
+#[cfg(test)]
+mod tests;
 mod tickets;
 
 pub use knowledge_base::{ArticleChanges, NewArticle};
