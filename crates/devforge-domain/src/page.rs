@@ -78,6 +78,22 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The page `request` asks for, cut from the whole list (for in-memory stores).
+    #[must_use]
+    pub fn slice(all: Vec<T>, request: PageRequest) -> Self {
+        let total = all.len() as u64;
+        let items = all
+            .into_iter()
+            .skip(usize::try_from(request.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(request.per_page()).unwrap_or(usize::MAX))
+            .collect();
+        Self {
+            items,
+            request,
+            total,
+        }
+    }
+
     /// Converts every item, keeping the paging.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
@@ -90,7 +106,14 @@ impl<T> Page<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::PageRequest;
+    use super::{Page, PageRequest};
+
+    #[test]
+    fn a_slice_is_one_page_of_the_whole_with_its_total() {
+        let request = PageRequest::new(Some(2), Some(2)).unwrap_or_default();
+        let page = Page::slice(vec![1, 2, 3, 4, 5], request);
+        assert_eq!((page.items, page.total), (vec![3, 4], 5));
+    }
 
     #[test]
     fn missing_values_take_the_defaults() {

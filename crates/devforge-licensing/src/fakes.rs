@@ -29,20 +29,6 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct FakeStore(Arc<Mutex<State>>);
 
-fn page_of<T: Clone>(all: Vec<T>, page: PageRequest) -> Page<T> {
-    let total = all.len() as u64;
-    let items = all
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.per_page()).unwrap_or(usize::MAX))
-        .collect();
-    Page {
-        items,
-        request: page,
-        total,
-    }
-}
-
 impl FakeStore {
     fn state(&self) -> MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
@@ -129,7 +115,7 @@ impl ProductRepository for FakeStore {
             .cloned()
             .collect();
         all.sort_by(|a, b| a.sku.cmp(&b.sku));
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 
     async fn update_product(
@@ -262,7 +248,7 @@ impl LicenseRepository for FakeStore {
             .filter(|l| filter.product.as_ref().is_none_or(|p| *p == l.product))
             .filter(|l| filter.status.is_none_or(|s| s == l.status))
             .collect();
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 
     async fn change_status(
@@ -323,7 +309,7 @@ impl LicenseRepository for FakeStore {
             .filter(|(e, _)| e.license_id == id)
             .map(|(e, _)| e.clone())
             .collect();
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 }
 

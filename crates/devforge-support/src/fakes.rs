@@ -30,20 +30,6 @@ struct State {
 #[derive(Debug, Clone, Default)]
 pub struct FakeStore(Arc<Mutex<State>>);
 
-fn page_of<T>(all: Vec<T>, page: PageRequest) -> Page<T> {
-    let total = all.len() as u64;
-    let items = all
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.per_page()).unwrap_or(usize::MAX))
-        .collect();
-    Page {
-        items,
-        request: page,
-        total,
-    }
-}
-
 impl FakeStore {
     fn state(&self) -> MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
@@ -133,7 +119,7 @@ impl TicketRepository for FakeStore {
             })
             .cloned()
             .collect();
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 
     async fn update_ticket(
@@ -215,7 +201,7 @@ impl TicketRepository for FakeStore {
             .filter(|m| m.ticket_id == id && (include_internal || !m.internal))
             .cloned()
             .collect();
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 
     async fn list_ticket_events(
@@ -225,7 +211,7 @@ impl TicketRepository for FakeStore {
     ) -> Result<Page<TicketEvent>, StoreError> {
         let state = self.state();
         let own = state.events.iter().filter(|(ticket, _)| *ticket == id);
-        Ok(page_of(own.map(|(_, e)| e.clone()).collect(), page))
+        Ok(Page::slice(own.map(|(_, e)| e.clone()).collect(), page))
     }
 
     async fn is_staff(&self, user: UserId) -> Result<bool, StoreError> {
@@ -337,7 +323,7 @@ impl KnowledgeBaseRepository for FakeStore {
                 snippet: None,
             })
             .collect();
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 
     async fn list_revisions(
@@ -353,7 +339,7 @@ impl KnowledgeBaseRepository for FakeStore {
             .map(|(_, r)| r.clone())
             .collect();
         all.reverse();
-        Ok(page_of(all, page))
+        Ok(Page::slice(all, page))
     }
 
     async fn find_revision(
