@@ -19,6 +19,8 @@ mod m20261128_000008_license_events;
 mod m20261128_000009_license_change_feed;
 mod m20261128_000010_support_tickets;
 mod m20261128_000011_knowledge_base;
+mod m20261128_000012_license_payment_renewals;
+mod m20261128_000013_billing;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_license_change_feed::Migration),
             Box::new(m20261128_000010_support_tickets::Migration),
             Box::new(m20261128_000011_knowledge_base::Migration),
+            Box::new(m20261128_000012_license_payment_renewals::Migration),
+            Box::new(m20261128_000013_billing::Migration),
         ]
     }
 }

@@ -18,7 +18,8 @@ const USAGE: &str =
     "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps|bench validate [...]>";
 
 /// Crates that must never depend on the web framework or the ORM.
-const INNER_CRATES: [&str; 4] = [
+const INNER_CRATES: [&str; 5] = [
+    "devforge-billing",
     "devforge-domain",
     "devforge-identity",
     "devforge-licensing",

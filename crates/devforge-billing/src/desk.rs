@@ -95,5 +95,8 @@ pub trait LicenseDesk: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`DeskError`].
-    fn reinstate(&self, license_id: uuid::Uuid) -> impl Future<Output = Result<(), DeskError>> + Send;
+    fn reinstate(
+        &self,
+        license_id: uuid::Uuid,
+    ) -> impl Future<Output = Result<(), DeskError>> + Send;
 }

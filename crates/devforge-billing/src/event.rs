@@ -27,8 +27,11 @@ impl IntentStatus {
     #[must_use]
     pub fn from_stripe(name: &str) -> Option<Self> {
         match name {
-            "requires_payment_method" | "requires_confirmation" | "requires_action"
-            | "requires_source" | "requires_source_action" => Some(Self::RequiresPayment),
+            "requires_payment_method"
+            | "requires_confirmation"
+            | "requires_action"
+            | "requires_source"
+            | "requires_source_action" => Some(Self::RequiresPayment),
             "processing" => Some(Self::Processing),
             "succeeded" | "requires_capture" => Some(Self::Succeeded),
             "canceled" => Some(Self::Canceled),
@@ -201,27 +204,39 @@ mod tests {
             "api_version": "2017-08-15", "data": {"object": {"id": "pi_1", "object": "payment_intent", "status": "succeeded"}}});
         assert_eq!(
             decode(&succeeded).map(|e| e.change),
-            Ok(Change::IntentSucceeded { intent_id: "pi_1".into() })
+            Ok(Change::IntentSucceeded {
+                intent_id: "pi_1".into()
+            })
         );
         let refund = json!({"id": "evt_2", "type": "refund.created", "data": {"object":
             {"id": "re_1", "payment_intent": {"id": "pi_1"}, "amount": 500, "status": "succeeded"}}});
         assert_eq!(
             decode(&refund).map(|e| e.change),
-            Ok(Change::Refund { refund_id: "re_1".into(), intent_id: "pi_1".into(), amount: 500, status: "succeeded".into() })
+            Ok(Change::Refund {
+                refund_id: "re_1".into(),
+                intent_id: "pi_1".into(),
+                amount: 500,
+                status: "succeeded".into()
+            })
         );
         let lost = json!({"id": "evt_3", "type": "charge.dispute.closed", "data": {"object":
             {"id": "dp_1", "payment_intent": "pi_1", "status": "lost"}}});
         assert_eq!(
             decode(&lost).map(|e| e.change),
-            Ok(Change::DisputeClosed { intent_id: "pi_1".into(), won: false })
+            Ok(Change::DisputeClosed {
+                intent_id: "pi_1".into(),
+                won: false
+            })
         );
     }
 
     #[test]
     fn unknown_types_and_incomplete_objects_are_ignored_but_garbage_is_refused() {
-        let unknown = json!({"id": "evt_4", "type": "customer.created", "data": {"object": {"id": "cus_1"}}});
+        let unknown =
+            json!({"id": "evt_4", "type": "customer.created", "data": {"object": {"id": "cus_1"}}});
         assert_eq!(decode(&unknown).map(|e| e.change), Ok(Change::Ignored));
-        let incomplete = json!({"id": "evt_5", "type": "charge.refunded", "data": {"object": {"id": "ch_1"}}});
+        let incomplete =
+            json!({"id": "evt_5", "type": "charge.refunded", "data": {"object": {"id": "ch_1"}}});
         assert_eq!(decode(&incomplete).map(|e| e.change), Ok(Change::Ignored));
         assert!(decode(&json!({"type": "x"})).is_err());
         assert!(decode(&json!([1, 2])).is_err());

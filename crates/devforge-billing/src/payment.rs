@@ -234,9 +234,15 @@ mod tests {
     fn statuses_only_move_forward_and_final_ones_never_move() {
         assert!(S::RequiresPayment.may_become(S::Processing));
         assert!(S::Processing.may_become(S::Succeeded));
-        assert!(S::Failed.may_become(S::Processing), "a retry after a failure");
+        assert!(
+            S::Failed.may_become(S::Processing),
+            "a retry after a failure"
+        );
         assert!(S::Processing.may_become(S::Failed));
-        assert!(!S::Succeeded.may_become(S::Processing), "a late processing event");
+        assert!(
+            !S::Succeeded.may_become(S::Processing),
+            "a late processing event"
+        );
         assert!(!S::Succeeded.may_become(S::Canceled));
         assert!(!S::Canceled.may_become(S::Succeeded));
         assert!(!S::Processing.may_become(S::RequiresPayment));

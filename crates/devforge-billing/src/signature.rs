@@ -138,7 +138,13 @@ mod tests {
             verify(Some(&good), BODY, &["other".into()], at(1000), 300),
             Err(SignatureError::Mismatch)
         );
-        for header in [None, Some("v1=abcd"), Some("t=1000"), Some("t=x,v1=zz"), Some("")] {
+        for header in [
+            None,
+            Some("v1=abcd"),
+            Some("t=1000"),
+            Some("t=x,v1=zz"),
+            Some(""),
+        ] {
             assert_eq!(
                 verify(header, BODY, &secrets, at(1000), 300),
                 Err(SignatureError::Malformed),

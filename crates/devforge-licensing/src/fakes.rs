@@ -5,7 +5,7 @@
 use crate::activation::{Activation, ActivationOutcome};
 use crate::event::{EventKind, LicenseEvent, NewLicenseEvent};
 use crate::key_protection::KeyHash;
-use crate::license::{License, LicenseId, LicenseStatus};
+use crate::license::{License, LicenseId, LicenseSource, LicenseStatus};
 use crate::ports::{
     ActivationRepository, DeactivationOutcome, DeactivationThrottle, KeyLookup, LicenseFilter,
     LicenseRepository, NewLicense, ProductRepository, SeatSelector,
@@ -24,6 +24,7 @@ struct State {
     activations: Vec<Activation>,
     events: Vec<(LicenseEvent, bool)>,
     audit: Vec<NewAuditEntry>,
+    renewal_payments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -202,6 +203,16 @@ impl LicenseRepository for FakeStore {
             .map(|(l, _, _)| l.clone()))
     }
 
+    async fn find_by_payment(&self, payment: &str) -> Result<Option<License>, StoreError> {
+        let source = LicenseSource::Payment(payment.to_owned());
+        Ok(self
+            .state()
+            .licenses
+            .iter()
+            .find(|(l, _, _)| l.source == source)
+            .map(|(l, _, _)| l.clone()))
+    }
+
     async fn sealed_key(&self, id: LicenseId) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .state()
@@ -281,10 +292,18 @@ impl LicenseRepository for FakeStore {
         id: LicenseId,
         current: Option<DateTime<Utc>>,
         renewed: DateTime<Utc>,
+        payment: Option<String>,
         event: NewLicenseEvent,
         audit: Option<NewAuditEntry>,
     ) -> Result<Option<License>, StoreError> {
         let mut state = self.state();
+        if let Some(payment) = &payment
+            && state.renewal_payments.contains(payment)
+        {
+            return Err(StoreError::Duplicate {
+                constraint: "license_payment_renewals_pkey".into(),
+            });
+        }
         let Some((license, _, _)) = state.licenses.iter_mut().find(|(l, _, _)| {
             l.id == id && l.expires_at == current && l.status != LicenseStatus::Revoked
         }) else {
@@ -292,6 +311,7 @@ impl LicenseRepository for FakeStore {
         };
         license.expires_at = Some(renewed);
         let updated = license.clone();
+        state.renewal_payments.extend(payment);
         Self::push_event(&mut state, id, event, false);
         state.audit.extend(audit);
         Ok(Some(updated))

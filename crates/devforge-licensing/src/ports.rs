@@ -207,17 +207,29 @@ pub trait LicenseRepository: Send + Sync + 'static {
     /// Moves the expiry from `current` to `renewed`, only if it is still `current` (so two
     /// renewals cannot both count from the same old expiry) and the license is not revoked,
     /// with event and audit. `Ok(None)` when the license is missing, revoked, or its expiry
-    /// changed meanwhile.
+    /// changed meanwhile. With `payment`, the renewal is recorded for that payment in the
+    /// same transaction.
     ///
     /// # Errors
+    /// MUST return [`StoreError::Duplicate`] when `payment` already renewed a license;
     /// [`StoreError`] when storage fails; nothing changes then.
     fn renew_license(
         &self,
         id: LicenseId,
         current: Option<DateTime<Utc>>,
         renewed: DateTime<Utc>,
+        payment: Option<String>,
         event: NewLicenseEvent,
         audit: Option<NewAuditEntry>,
+    ) -> impl Future<Output = Result<Option<License>, StoreError>> + Send;
+
+    /// The license issued for `payment`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when storage fails.
+    fn find_by_payment(
+        &self,
+        payment: &str,
     ) -> impl Future<Output = Result<Option<License>, StoreError>> + Send;
 
     /// The license's events, oldest first.

@@ -444,11 +444,13 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         Ok(self.store.list_events(id, page).await?)
     }
 
-    /// Extends a license by `days`, or by its product's duration (admins).
+    /// Extends a license (admins): from the later of now and its expiry, by `days` or the
+    /// product's duration.
     ///
     /// # Errors
-    /// [`LicensingError::LicenseNotFound`]; [`LicensingError::Invalid`] for a perpetual
-    /// license, or no `days` for a perpetual product; [`LicensingError::Revoked`].
+    /// [`LicensingError::LicenseNotFound`], [`LicensingError::Revoked`],
+    /// [`LicensingError::Invalid`] (a perpetual product without `days`),
+    /// [`LicensingError::Conflict`] when concurrent renewals keep winning.
     pub async fn renew(
         &self,
         actor: Requester,
@@ -458,6 +460,36 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         if days.is_some_and(|d| !(1..=36_500).contains(&d)) {
             return Err(InvalidValue::new("days", "must be between 1 and 36500").into());
         }
+        self.extend(Some(actor), id, days, None).await
+    }
+
+    /// Renews a license by its product's duration for a payment, once: a second call for
+    /// the same payment changes nothing and returns the license.
+    ///
+    /// # Errors
+    /// As [`Self::renew`].
+    pub async fn renew_for_payment(
+        &self,
+        payment: &str,
+        id: LicenseId,
+    ) -> Result<License, LicensingError> {
+        match self.extend(None, id, None, Some(payment.to_owned())).await {
+            Err(LicensingError::Store(StoreError::Duplicate { .. })) => self
+                .store
+                .find_license(id)
+                .await?
+                .ok_or(LicensingError::LicenseNotFound),
+            other => other,
+        }
+    }
+
+    async fn extend(
+        &self,
+        admin: Option<Requester>,
+        id: LicenseId,
+        days: Option<u32>,
+        payment: Option<String>,
+    ) -> Result<License, LicensingError> {
         for _ in 0..3 {
             let license = self
                 .store
@@ -482,21 +514,30 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             let renewed = license.renewed_expiry(now, days)?;
             let event = NewLicenseEvent {
                 kind: EventKind::Renewed,
-                actor: Actor::User(actor.user_id),
-                detail: json!({ "days": days, "from": license.expires_at, "to": renewed }),
+                actor: admin.map_or(Actor::System, |a| Actor::User(a.user_id)),
+                detail: json!({ "days": days, "from": license.expires_at, "to": renewed, "payment": payment }),
                 at: now,
             };
-            let entry = audit(
-                actor,
-                "license.renewed",
-                "license",
-                id.to_string(),
-                json!({ "days": days, "expires_at": renewed }),
-                now,
-            );
+            let entry = admin.map(|admin| {
+                audit(
+                    admin,
+                    "license.renewed",
+                    "license",
+                    id.to_string(),
+                    json!({ "days": days, "expires_at": renewed }),
+                    now,
+                )
+            });
             if let Some(updated) = self
                 .store
-                .renew_license(id, license.expires_at, renewed, event, Some(entry))
+                .renew_license(
+                    id,
+                    license.expires_at,
+                    renewed,
+                    payment.clone(),
+                    event,
+                    entry,
+                )
                 .await?
             {
                 self.invalidate(id);
@@ -504,6 +545,74 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
             }
         }
         Err(LicensingError::Conflict)
+    }
+
+    /// Issues the license a payment buys, once: a second call for the same payment returns
+    /// the license the first one issued.
+    ///
+    /// # Errors
+    /// [`LicensingError::ProductNotFound`], [`LicensingError::UnknownUser`].
+    pub async fn issue_for_payment(
+        &self,
+        payment: &str,
+        user_id: UserId,
+        product: &str,
+    ) -> Result<License, LicensingError> {
+        let request = IssueRequest {
+            user_id,
+            product: Sku::parse(product).map_err(|_| LicensingError::ProductNotFound)?,
+            expires_at: None,
+            max_activations: None,
+        };
+        match self
+            .issue(request, LicenseSource::Payment(payment.to_owned()))
+            .await
+        {
+            Ok(issued) => Ok(issued.license),
+            Err(LicensingError::PaymentAlreadyFulfilled) => self
+                .store
+                .find_by_payment(payment)
+                .await?
+                .ok_or(LicensingError::LicenseNotFound),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Changes a license's status on billing's behalf (a refund, a dispute), when it is in
+    /// one of `from`; otherwise leaves it as it is. Returns the license either way.
+    ///
+    /// # Errors
+    /// [`LicensingError::LicenseNotFound`].
+    pub async fn settle_status(
+        &self,
+        id: LicenseId,
+        from: &[LicenseStatus],
+        to: LicenseStatus,
+        reason: Option<String>,
+    ) -> Result<License, LicensingError> {
+        let now = self.clock.now();
+        let event = NewLicenseEvent {
+            kind: match to {
+                LicenseStatus::Active => EventKind::Reinstated,
+                LicenseStatus::Suspended => EventKind::Suspended,
+                LicenseStatus::Revoked => EventKind::Revoked,
+            },
+            actor: Actor::System,
+            detail: json!({ "reason": reason }),
+            at: now,
+        };
+        if let Some(updated) = self
+            .store
+            .change_status(id, from, to, reason, event, None)
+            .await?
+        {
+            self.invalidate(id);
+            return Ok(updated);
+        }
+        self.store
+            .find_license(id)
+            .await?
+            .ok_or(LicensingError::LicenseNotFound)
     }
 
     /// Suspends an active license (admins).

@@ -6,6 +6,7 @@
 //! [`error`], so a unique violation reads the same from either database.
 
 pub mod audit;
+pub mod billing;
 pub mod database;
 pub mod entities;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod licensing;
 mod paging;
 pub mod support;
 
+pub use billing::SqlBillingStore;
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
 pub use licensing::{PgLicenseReadModel, SqlLicensingStore};

@@ -614,7 +614,14 @@ async fn a_renewal_applies_only_to_the_expiry_it_was_computed_from() {
         let renewed = current.map_or_else(Utc::now, |at| at + Duration::days(30));
         let now = Utc::now();
         let first = store
-            .renew_license(id, current, renewed, event(EventKind::Renewed, now), None)
+            .renew_license(
+                id,
+                current,
+                renewed,
+                None,
+                event(EventKind::Renewed, now),
+                None,
+            )
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(first.is_some_and(|l| {
@@ -622,7 +629,14 @@ async fn a_renewal_applies_only_to_the_expiry_it_was_computed_from() {
                 .is_some_and(|at| at > renewed - Duration::seconds(1))
         }));
         let stale = store
-            .renew_license(id, current, renewed, event(EventKind::Renewed, now), None)
+            .renew_license(
+                id,
+                current,
+                renewed,
+                None,
+                event(EventKind::Renewed, now),
+                None,
+            )
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(stale, None);
@@ -631,6 +645,44 @@ async fn a_renewal_applies_only_to_the_expiry_it_was_computed_from() {
             .await
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(events.total, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_renews_a_license_at_most_once() {
+    for test in TestDb::all().await {
+        let (store, id) = licensed(&test, 1).await;
+        let mut renewals = Vec::new();
+        for _ in 0..2 {
+            let license = store
+                .find_license(id)
+                .await
+                .unwrap_or_else(|e| panic!("{e:?}"))
+                .unwrap_or_else(|| panic!("missing"));
+            let current = license.expires_at;
+            let renewed = current.map_or_else(Utc::now, |at| at + Duration::days(30));
+            let payment = Some("payment-1".to_owned());
+            let event = event(EventKind::Renewed, Utc::now());
+            renewals.push(
+                store
+                    .renew_license(id, current, renewed, payment, event, None)
+                    .await,
+            );
+        }
+        assert!(matches!(renewals[0], Ok(Some(_))), "{:?}", renewals[0]);
+        assert!(
+            matches!(renewals[1], Err(StoreError::Duplicate { .. })),
+            "{:?}",
+            renewals[1]
+        );
+        let found = store
+            .find_by_payment("payment-1")
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            found, None,
+            "a renewal does not make the license the payment's own"
+        );
     }
 }
 

@@ -97,8 +97,8 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             self.clock.now(),
             self.config.webhook_tolerance_secs,
         )?;
-        let payload: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|_| crate::event::UndecodableEvent("not JSON"))?;
+        let payload: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| crate::event::UndecodableEvent("not JSON"))?;
         let event = decode(&payload)?;
         self.apply_event(&event).await.map(|_| ())
     }
@@ -129,7 +129,8 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             Applied::Replayed(payment) => (payment, false, false),
         };
         if let Some(payment) = payment {
-            self.ensure_effects(payment, changed && dispute_change).await?;
+            self.ensure_effects(payment, changed && dispute_change)
+                .await?;
         }
         Ok(fresh)
     }
@@ -137,8 +138,13 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
     /// Brings licensing in line with the payment: a succeeded payment has its license; a
     /// fully refunded one has it revoked; a dispute (when it just changed) suspends,
     /// reinstates or revokes it. Every step is idempotent.
-    async fn ensure_effects(&self, payment: Payment, dispute_changed: bool) -> Result<(), BillingError> {
-        let payment = if payment.status == PaymentStatus::Succeeded && payment.license_id.is_none() {
+    async fn ensure_effects(
+        &self,
+        payment: Payment,
+        dispute_changed: bool,
+    ) -> Result<(), BillingError> {
+        let payment = if payment.status == PaymentStatus::Succeeded && payment.license_id.is_none()
+        {
             self.fulfil(payment).await?
         } else {
             payment

@@ -81,7 +81,10 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
         }
     }
 
-    async fn ensure_after_refund(&self, payment: crate::payment::Payment) -> Result<(), BillingError> {
+    async fn ensure_after_refund(
+        &self,
+        payment: crate::payment::Payment,
+    ) -> Result<(), BillingError> {
         if let (true, Some(license), None) = (
             payment.fully_refunded(),
             payment.license_id,

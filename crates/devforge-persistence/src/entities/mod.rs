@@ -3,13 +3,18 @@
 
 pub mod activations;
 pub mod audit_log;
+pub mod billing_customers;
+pub mod gateway_events;
 pub mod kb_article_tags;
 pub mod kb_articles;
 pub mod kb_feedback;
 pub mod kb_revisions;
 pub mod license_events;
+pub mod license_payment_renewals;
 pub mod licenses;
 pub mod login_throttle;
+pub mod payment_refunds;
+pub mod payments;
 pub mod products;
 pub mod sessions;
 pub mod ticket_events;

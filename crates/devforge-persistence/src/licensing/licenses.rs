@@ -2,7 +2,7 @@
 
 use super::{SqlLicensingStore, entitlements_from_json, entitlements_to_json, events};
 use super::{from_stored, to_stored};
-use crate::entities::{activations, licenses};
+use crate::entities::{activations, license_payment_renewals, licenses};
 use crate::error::{corrupt, store_error};
 use chrono::{DateTime, Utc};
 use devforge_domain::{NewAuditEntry, Page, PageRequest, StoreError, UserId};
@@ -229,6 +229,7 @@ impl LicenseRepository for SqlLicensingStore {
         id: LicenseId,
         current: Option<DateTime<Utc>>,
         renewed: DateTime<Utc>,
+        payment: Option<String>,
         event: NewLicenseEvent,
         audit: Option<NewAuditEntry>,
     ) -> Result<Option<License>, StoreError> {
@@ -245,7 +246,29 @@ impl LicenseRepository for SqlLicensingStore {
             .filter(still_current)
             .filter(licenses::Column::Status.ne(LicenseStatus::Revoked.as_str()));
         let txn = self.conn().begin().await.map_err(store_error)?;
+        if let Some(payment) = payment {
+            // First, so a second renewal for the same payment stops here (and waits here
+            // for a parallel one to commit or roll back).
+            license_payment_renewals::ActiveModel {
+                payment_id: Set(payment),
+                license_id: Set(id.as_uuid()),
+                renewed_at: Set(event.at),
+            }
+            .insert(&txn)
+            .await
+            .map_err(store_error)?;
+        }
         apply(txn, id, update, event, audit).await
+    }
+
+    async fn find_by_payment(&self, payment: &str) -> Result<Option<License>, StoreError> {
+        licenses::Entity::find()
+            .filter(licenses::Column::PaymentId.eq(payment))
+            .one(self.conn())
+            .await
+            .map_err(store_error)?
+            .map(to_license)
+            .transpose()
     }
 
     async fn list_events(
