@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod bad_input;
+mod billing;
 mod concurrency;
 mod knowledge_base;
 mod licensing;

@@ -2,7 +2,7 @@
 //! the matrix fails the test, so no route ships without its authorization decided.
 
 use devforge_domain::Role;
-use devforge_tests::{Account, PASSWORD, TestApp, json, on_every_backend};
+use devforge_tests::{Account, PASSWORD, TestApp, backends, json, on_every_backend};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -104,6 +104,24 @@ fn rows() -> Vec<Row> {
             "/v1/licenses/{id}/activations/{activation_id}",
             [401, 204, 404, 404, 204],
         ),
+        row(Method::POST, "/v1/payments", [401, 201, 201, 201, 201]),
+        row(Method::GET, "/v1/payments", [401, 200, 200, 200, 200]),
+        row(Method::GET, "/v1/payments/{id}", [401, 200, 404, 200, 200]),
+        row(
+            Method::POST,
+            "/v1/payments/{id}/confirm",
+            [401, 200, 404, 404, 404],
+        ),
+        row(
+            Method::POST,
+            "/v1/payments/{id}/refunds",
+            [401, 403, 403, 403, 409],
+        ),
+        row(
+            Method::POST,
+            "/v1/webhooks/stripe",
+            [400, 400, 400, 400, 400],
+        ),
         row(
             Method::POST,
             "/v1/support/tickets",
@@ -202,6 +220,8 @@ struct Cast {
     seat_for_admin: String,
     /// A support ticket of `user`'s.
     ticket_id: String,
+    /// An unpaid payment of `user`'s.
+    payment_id: String,
 }
 
 impl Cast {
@@ -265,6 +285,17 @@ fn call(row: &Row, cast: &Cast, caller: &str, attempt: usize) -> (String, Option
             };
             (format!("/v1/licenses/{license}/activations/{seat}"), None)
         }
+        "/v1/payments" if row.method == Method::POST => {
+            (row.template.into(), Some(json!({"product": "matrix-pro"})))
+        }
+        "/v1/payments/{id}" | "/v1/payments/{id}/confirm" => {
+            (row.template.replace("{id}", &cast.payment_id), None)
+        }
+        "/v1/payments/{id}/refunds" => (
+            row.template.replace("{id}", &cast.payment_id),
+            Some(json!({})),
+        ),
+        "/v1/webhooks/stripe" => (row.template.into(), Some(json!({"id": "evt_1"}))),
         "/v1/support/tickets" if row.method == Method::POST => (
             row.template.into(),
             Some(json!({"subject": "Matrix", "body": "Hello", "category": "other"})),
@@ -370,9 +401,19 @@ async fn cast(app: &TestApp) -> Cast {
             .await;
         assert_eq!(created.status(), 201);
     }
+    let payment = app
+        .request(Method::POST, "/v1/payments", Some(&user.token))
+        .header("idempotency-key", "matrix-payment")
+        .json(&json!({"product": "matrix-pro"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(payment.status(), 201, "creating the matrix payment");
+    let payment = json(payment).await;
     Cast {
         other_user: app.register("other@example.com").await,
         ticket_id: text(&ticket["id"]),
+        payment_id: text(&payment["id"]),
         support,
         license_id: text(&license["id"]),
         license_key: key,
@@ -384,8 +425,13 @@ async fn cast(app: &TestApp) -> Cast {
     }
 }
 
-on_every_backend! {
-    async fn every_route_answers_each_caller_as_the_matrix_says(app) {
+/// Payments need Stripe: the matrix runs against a fake one (see `devforge_tests::stripe`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_each_caller_as_the_matrix_says() {
+    for backend in backends() {
+        let Some((app, _stripe)) = TestApp::spawn_with_stripe(backend).await else {
+            return;
+        };
         let cast = cast(&app).await;
         let mut failures = Vec::new();
         let mut attempt = 0;
@@ -393,14 +439,28 @@ on_every_backend! {
             for (caller, expected) in CALLERS.iter().zip(row.expected) {
                 attempt += 1;
                 let (path, body) = call(&row, &cast, caller, attempt);
-                let response = app.send(row.method.clone(), &path, body, cast.token(caller)).await;
+                let mut request = app
+                    .request(row.method.clone(), &path, cast.token(caller))
+                    .header("idempotency-key", format!("matrix-{attempt}"));
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
                 let status = response.status().as_u16();
                 if status != expected {
-                    failures.push(format!("{} {path} as {caller}: got {status}, want {expected}", row.method));
+                    failures.push(format!(
+                        "{} {path} as {caller}: got {status}, want {expected}",
+                        row.method
+                    ));
                 }
             }
         }
-        assert!(failures.is_empty(), "role matrix mismatches:\n{}", failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "role matrix mismatches:\n{}",
+            failures.join("\n")
+        );
+        app.shutdown().await;
     }
 }
 

@@ -17,6 +17,8 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::Value;
 use std::sync::Once;
 
+pub mod stripe;
+
 /// The password every test account uses.
 pub const PASSWORD: &str = "correct horse battery staple 42";
 
@@ -171,6 +173,9 @@ pub fn test_settings(database: &TestDatabase) -> Settings {
     settings.db_pool_size = 5;
     settings.rate_limit_enabled = false;
     settings.cors_origins = vec!["https://app.devforge.test".into()];
+    // Payments only where a test asks for the fake Stripe.
+    settings.stripe_secret_key = None;
+    settings.stripe_webhook_secret = Vec::new();
     settings
 }
 
@@ -214,6 +219,22 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
         let database = std::sync::Arc::new(TestDatabase::create(backend).await);
         Self::start(database, backend, adjust).await
+    }
+
+    /// A server whose payments go to a fresh fake Stripe, which delivers its webhooks back
+    /// to it. `None` (the test is skipped) where the fake cannot run outside CI.
+    pub async fn spawn_with_stripe(backend: Backend) -> Option<(Self, stripe::FakeStripe)> {
+        let fake = stripe::FakeStripe::start().await?;
+        let url = fake.url.clone();
+        let app = Self::spawn_with(backend, |settings| {
+            settings.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+            settings.stripe_webhook_secret = vec![stripe::WEBHOOK_SECRET.into()];
+            settings.stripe_api_base = url;
+        })
+        .await;
+        fake.deliver_webhooks_to(&format!("{}/v1/webhooks/stripe", app.base_url))
+            .await;
+        Some((app, fake))
     }
 
     /// Another server on this one's database and data directory (so the same secrets), as a

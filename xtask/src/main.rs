@@ -2,6 +2,7 @@
 //!
 //! - `migrate ...`: the server's own `devforge migrate ...` against `DEVFORGE_DATABASE_URL`
 //!   (one implementation, two doors).
+//! - `billing ...`: likewise `devforge billing ...` (e.g. `billing reconcile --since 3d`).
 //! - `test`: the whole test suite (`cargo test --workspace`); PostgreSQL too when
 //!   `DEVFORGE_TEST_POSTGRES_URL` is set.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
@@ -14,8 +15,7 @@ mod bench;
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str =
-    "usage: cargo xtask <migrate ARGS...|test [ARGS...]|ci|check-deps|bench validate [...]>";
+const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate [...]>";
 
 /// Crates that must never depend on the web framework or the ORM.
 const INNER_CRATES: [&str; 5] = [
@@ -25,7 +25,13 @@ const INNER_CRATES: [&str; 5] = [
     "devforge-licensing",
     "devforge-support",
 ];
-const OUTER_FRAMEWORKS: [&str; 4] = ["actix-web", "sea-orm", "sqlx", "actix-governor"];
+const OUTER_FRAMEWORKS: [&str; 5] = [
+    "actix-web",
+    "sea-orm",
+    "sqlx",
+    "actix-governor",
+    "async-stripe",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +46,19 @@ fn main() -> ExitCode {
                 "devforge",
                 "--",
                 "migrate",
+            ],
+            &args[1..],
+        ),
+        Some("billing") => cargo(
+            &[
+                "run",
+                "--quiet",
+                "--package",
+                "devforge-api",
+                "--bin",
+                "devforge",
+                "--",
+                "billing",
             ],
             &args[1..],
         ),

@@ -1,31 +1,34 @@
 //! The composition root: builds the adapters, hands them to the services, and mounts the
 //! routes with their middleware. Nothing else in the workspace names concrete adapters.
 
+use crate::desk::LicensingDesk;
 use crate::metrics::Metrics;
 use crate::middleware::{
     cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
     security_headers::security_headers,
 };
 use crate::openapi::ApiDoc;
-use crate::routes::{admin, articles, auth, licenses, ops, products, tickets};
+use crate::routes::{admin, articles, auth, licenses, ops, payments, products, tickets};
 use crate::secrets;
 use crate::settings::Settings;
-use crate::state::{AppState, Licensing};
+use crate::state::{AppState, Billing, Licensing};
 use crate::{extract, extract_errors};
 use actix_governor::Governor;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
+use devforge_billing::{BillingConfig, BillingService};
 use devforge_domain::SystemClock;
 use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityService};
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
 use devforge_persistence::{
-    Database, DatabaseKind, PgLicenseReadModel, SqlIdentityStore, SqlLicensingStore,
-    SqlSupportStore,
+    Database, DatabaseKind, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
+    SqlLicensingStore, SqlSupportStore,
 };
+use devforge_stripe::StripeGateway;
 use devforge_support::{Lifecycle, SupportConfig, SupportService};
 use sha2::{Digest as _, Sha256};
 use std::net::SocketAddr;
@@ -124,10 +127,13 @@ pub async fn build_state(
             auto_assign: settings.support_auto_assign,
         },
     );
+    let licensing = Arc::new(licensing);
+    let billing = build_billing(settings, &database, &licensing)?;
     Ok(AppState {
         identity: Arc::new(identity),
-        licensing: Arc::new(licensing),
+        licensing,
         support: Arc::new(support),
+        billing,
         trusted_proxies: settings.trusted_proxies.clone().into(),
         pools: Arc::new(vec![database.clone()]),
         database,
@@ -197,6 +203,44 @@ fn build_licensing(settings: &Settings, database: &Database) -> Result<Licensing
         return Ok(service.with_cache(PgLicenseReadModel::start(database.clone())));
     }
     Ok(service)
+}
+
+/// The billing service, when a Stripe key is configured.
+fn build_billing(
+    settings: &Settings,
+    database: &Database,
+    licensing: &Arc<Licensing>,
+) -> Result<Option<Arc<Billing>>, StartupError> {
+    let Some(key) = settings
+        .stripe_secret_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+    else {
+        tracing::warn!("DEVFORGE_STRIPE_SECRET_KEY is not set: payment routes answer 503");
+        return Ok(None);
+    };
+    let secrets: Vec<String> = settings
+        .stripe_webhook_secret
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if secrets.is_empty() {
+        tracing::warn!("DEVFORGE_STRIPE_WEBHOOK_SECRET is not set: every webhook is refused");
+    }
+    let gateway = StripeGateway::new(key, &settings.stripe_api_base)
+        .map_err(|e| StartupError::Config(format!("DEVFORGE_STRIPE_API_BASE: {e}")))?;
+    let config = BillingConfig {
+        webhook_secrets: secrets,
+        webhook_tolerance_secs: i64::from(settings.stripe_webhook_tolerance_secs),
+    };
+    Ok(Some(Arc::new(BillingService::new(
+        SqlBillingStore::new(database.clone()),
+        gateway,
+        LicensingDesk::new(Arc::clone(licensing)),
+        SystemClock,
+        config,
+    ))))
 }
 
 /// Applies pending migrations as the policy allows.
@@ -423,6 +467,16 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
                             .service(licenses::activations)
                             .service(licenses::remove_activation),
                     )
+                    .service(
+                        scope("/payments")
+                            .wrap(from_fn(extract::logged_in))
+                            .service(payments::create_payment)
+                            .service(payments::list_payments)
+                            .service(payments::get_payment)
+                            .service(payments::confirm_payment)
+                            .service(payments::refund_payment),
+                    )
+                    .service(scope("/webhooks").service(payments::stripe_webhook))
                     .service(
                         scope("/support/tickets")
                             .wrap(from_fn(extract::logged_in))

@@ -1,4 +1,5 @@
-//! The `devforge` command line: `serve` (the default), `migrate`, `user create`.
+//! The `devforge` command line: `serve` (the default), `migrate`, `user create`,
+//! `billing reconcile`.
 
 use crate::app::{self, MigrationPolicy, StartupError};
 use crate::settings::Settings;
@@ -35,12 +36,47 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Payments.
+    Billing {
+        #[command(subcommand)]
+        action: BillingAction,
+    },
     /// Load-test helpers (for `cargo xtask bench`; never on a production database).
     #[command(hide = true)]
     Bench {
         #[command(subcommand)]
         action: BenchAction,
     },
+}
+
+#[derive(Subcommand)]
+enum BillingAction {
+    /// Read Stripe's event list and apply what the webhooks missed (idempotently), then
+    /// issue the licenses of paid payments that still lack one.
+    Reconcile {
+        /// How far back to read, e.g. `30m`, `12h`, `3d` (Stripe keeps 30 days).
+        #[arg(long, default_value = "3d", value_parser = parse_duration)]
+        since: chrono::Duration,
+    },
+}
+
+/// A duration like `90s`, `30m`, `12h` or `3d`, up to Stripe's 30 days of events.
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 12h or 3d"))?;
+    let duration = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return Err(format!("`{text}` is not a duration like 30m, 12h or 3d")),
+    };
+    if n <= 0 || duration > chrono::Duration::days(30) {
+        return Err("the duration must be positive and at most 30d".into());
+    }
+    Ok(duration)
 }
 
 #[derive(Subcommand)]
@@ -185,6 +221,9 @@ async fn execute(cli: Cli) -> Result<(), String> {
             };
             create_user(&settings, &email, &password, name.as_deref(), role.into()).await
         }
+        Command::Billing {
+            action: BillingAction::Reconcile { since },
+        } => reconcile(&settings, since).await,
         Command::Bench {
             action:
                 BenchAction::SeedLicenses {
@@ -252,4 +291,44 @@ async fn create_user(
         .map_err(|e| e.to_string())?;
     println!("created {} account {} ({})", user.role, user.email, user.id);
     Ok(())
+}
+
+async fn reconcile(settings: &Settings, since: chrono::Duration) -> Result<(), String> {
+    let database = app::open_database(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    app::prepare_schema(&database, MigrationPolicy::Default)
+        .await
+        .map_err(|e| e.to_string())?;
+    let state = app::build_state(settings, database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let billing = state
+        .billing
+        .ok_or("payments are not configured: set DEVFORGE_STRIPE_SECRET_KEY")?;
+    let from = chrono::Utc::now() - since;
+    let report = billing
+        .reconcile(from.timestamp())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "read {} events since {from}, applied {} not seen before, issued {} missing licenses",
+        report.seen, report.applied, report.fulfilled
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_take_a_unit_and_stay_within_stripes_thirty_days() {
+        assert_eq!(parse_duration("90s"), Ok(chrono::Duration::seconds(90)));
+        assert_eq!(parse_duration("3d"), Ok(chrono::Duration::days(3)));
+        assert_eq!(parse_duration("12h"), Ok(chrono::Duration::hours(12)));
+        for bad in ["", "3", "d", "0m", "-1h", "31d", "3w", "x1d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

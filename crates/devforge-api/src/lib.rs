@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod bench_seed;
+pub mod billing_errors;
 pub mod cli;
+pub mod desk;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -235,6 +235,44 @@ pub struct Settings {
     )]
     pub self_deactivations_per_day: u32,
 
+    /// Stripe secret API key. Without it the server runs, and payment routes answer 503
+    /// `payments_not_configured`.
+    #[arg(
+        long,
+        env = "DEVFORGE_STRIPE_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub stripe_secret_key: Option<String>,
+
+    /// Stripe webhook signing secrets (`whsec_...`), comma-separated during a rotation.
+    #[arg(
+        long,
+        env = "DEVFORGE_STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_delimiter = ',',
+        global = true
+    )]
+    pub stripe_webhook_secret: Vec<String>,
+
+    /// Stripe API base URL (a local fake Stripe in tests).
+    #[arg(
+        long,
+        env = "DEVFORGE_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com/",
+        global = true
+    )]
+    pub stripe_api_base: String,
+
+    /// Largest age (or future skew) of a webhook signature's timestamp, in seconds.
+    #[arg(
+        long,
+        env = "DEVFORGE_STRIPE_WEBHOOK_TOLERANCE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub stripe_webhook_tolerance_secs: u32,
+
     /// Give each new support ticket to the support member with the fewest active tickets.
     #[arg(
         long,
@@ -284,6 +322,15 @@ impl std::fmt::Debug for Settings {
                 "certificate_signing_keys",
                 &self.certificate_signing_keys.as_ref().map(|_| "<set>"),
             )
+            .field(
+                "stripe_secret_key",
+                &self.stripe_secret_key.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "stripe_webhook_secret",
+                &format!("<{} set>", self.stripe_webhook_secret.len()),
+            )
+            .field("stripe_api_base", &self.stripe_api_base)
             .field("log_format", &self.log_format)
             .field("workers", &self.workers)
             .field("db_pool_size", &self.db_pool_size)

@@ -1,10 +1,15 @@
 //! What every handler can reach: the services, wired to concrete adapters.
 
+use crate::desk::LicensingDesk;
 use crate::metrics::Metrics;
+use devforge_billing::BillingService;
 use devforge_domain::SystemClock;
 use devforge_identity::{BcryptHasher, IdentityService};
 use devforge_licensing::LicensingService;
-use devforge_persistence::{Database, SqlIdentityStore, SqlLicensingStore, SqlSupportStore};
+use devforge_persistence::{
+    Database, SqlBillingStore, SqlIdentityStore, SqlLicensingStore, SqlSupportStore,
+};
+use devforge_stripe::StripeGateway;
 use devforge_support::SupportService;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,6 +19,9 @@ pub type Identity = IdentityService<SqlIdentityStore, BcryptHasher, SystemClock>
 
 /// The licensing service as the server runs it.
 pub type Licensing = LicensingService<SqlLicensingStore, SystemClock>;
+
+/// The billing service as the server runs it.
+pub type Billing = BillingService<SqlBillingStore, StripeGateway, LicensingDesk, SystemClock>;
 
 /// The support service as the server runs it.
 pub type Support = SupportService<SqlSupportStore, SystemClock>;
@@ -27,6 +35,8 @@ pub struct AppState {
     pub licensing: Arc<Licensing>,
     /// Tickets and the knowledge base.
     pub support: Arc<Support>,
+    /// Payments; `None` when no Stripe key is configured.
+    pub billing: Option<Arc<Billing>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpAddr]>,
     /// The database this state's services use, for readiness.
@@ -41,15 +51,22 @@ impl AppState {
     /// The same services over `database`: how each server worker gets a pool of its own.
     #[must_use]
     pub fn on_database(&self, database: Database, pools: Arc<Vec<Database>>) -> Self {
+        let licensing = Arc::new(
+            self.licensing
+                .with_store(SqlLicensingStore::new(database.clone())),
+        );
         Self {
             identity: Arc::new(
                 self.identity
                     .with_store(SqlIdentityStore::new(database.clone())),
             ),
-            licensing: Arc::new(
-                self.licensing
-                    .with_store(SqlLicensingStore::new(database.clone())),
-            ),
+            licensing: Arc::clone(&licensing),
+            billing: self.billing.as_ref().map(|billing| {
+                Arc::new(billing.with_parts(
+                    SqlBillingStore::new(database.clone()),
+                    LicensingDesk::new(Arc::clone(&licensing)),
+                ))
+            }),
             support: Arc::new(
                 self.support
                     .with_store(SqlSupportStore::new(database.clone())),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod double_option;
 pub mod licenses;
 pub mod page;
+pub mod payments;
 pub mod products;
 pub mod role;
 pub mod tickets;

@@ -97,9 +97,14 @@ pub async fn stats(
 ) -> Result<web::Json<StatsResponse>, ApiError> {
     let users = state.identity.stats().await?;
     let support = state.support.stats().await?;
+    let billing = match &state.billing {
+        Some(billing) => Some(billing.stats().await?.into()),
+        None => None,
+    };
     Ok(web::Json(StatsResponse {
         users: users.into(),
         support: support.into(),
+        billing,
     }))
 }
 

@@ -6,6 +6,7 @@ pub mod articles;
 pub mod auth;
 pub mod licenses;
 pub mod ops;
+pub mod payments;
 pub mod products;
 pub mod tickets;
 

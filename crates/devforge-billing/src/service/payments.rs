@@ -213,3 +213,13 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
         self.payment(payer, id).await
     }
 }
+
+impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingService<S, G, L, C> {
+    /// Revenue and payment counts for the admin dashboard.
+    ///
+    /// # Errors
+    /// [`BillingError::Store`].
+    pub async fn stats(&self) -> Result<crate::ports::BillingStats, BillingError> {
+        Ok(self.store.billing_stats().await?)
+    }
+}

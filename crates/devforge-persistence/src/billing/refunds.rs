@@ -18,6 +18,14 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
+/// `SUM(column)` as a 64-bit integer: PostgreSQL sums `bigint` into `numeric`.
+fn sum(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
+    Expr::from(Func::cast_as(
+        Func::sum(Expr::col(column)),
+        sea_orm::sea_query::Alias::new("bigint"),
+    ))
+}
+
 /// Whether a refund in `status` counts as refunded money.
 fn counts(status: &str) -> bool {
     !matches!(status, "failed" | "canceled")
@@ -239,7 +247,7 @@ pub(super) async fn reported(
                 // Never above what was paid, even when a charge total counted it already.
                 let counted: i64 = payment_refunds::Entity::find()
                     .select_only()
-                    .column_as(Expr::from(Func::sum(Expr::col(R::Amount))), "total")
+                    .column_as(sum(R::Amount), "total")
                     .filter(R::PaymentId.eq(payment.id))
                     .filter(R::Status.is_not_in(["failed", "canceled"]))
                     .into_tuple::<Option<i64>>()
@@ -267,11 +275,8 @@ pub(super) async fn stats(db: &DatabaseConnection) -> Result<BillingStats, Store
     let revenue: Vec<(String, Option<i64>, Option<i64>)> = payments::Entity::find()
         .select_only()
         .column(C::Currency)
-        .column_as(Expr::from(Func::sum(Expr::col(C::Amount))), "gross")
-        .column_as(
-            Expr::from(Func::sum(Expr::col(C::AmountRefunded))),
-            "refunded",
-        )
+        .column_as(sum(C::Amount), "gross")
+        .column_as(sum(C::AmountRefunded), "refunded")
         .filter(C::Status.eq(PaymentStatus::Succeeded.as_str()))
         .group_by(C::Currency)
         .into_tuple()
