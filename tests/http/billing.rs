@@ -880,3 +880,36 @@ async fn payment_input_is_checked() {
         shop.app.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_may_name_the_requesters_own_payment() {
+    for backend in backends() {
+        let Some(shop) = shop(backend).await else {
+            return;
+        };
+        let payment = json(
+            shop.start_payment("for-support", json!({"product": "forge-pro"}))
+                .await,
+        )
+        .await;
+        let ticket = json!({"subject": "Charged but no license", "body": "Help", "category": "billing", "payment_id": id(&payment)});
+        let mine = shop
+            .app
+            .post(
+                "/v1/support/tickets",
+                ticket.clone(),
+                Some(&shop.buyer.token),
+            )
+            .await;
+        assert_eq!(mine.status(), 201);
+        assert_eq!(json(mine).await["payment_id"], json!(id(&payment)));
+        let stranger = shop.app.register("stranger@example.com").await;
+        let theirs = shop
+            .app
+            .post("/v1/support/tickets", ticket, Some(&stranger.token))
+            .await;
+        let problem = assert_problem(theirs, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "payment_id");
+        shop.app.shutdown().await;
+    }
+}

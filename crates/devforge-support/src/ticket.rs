@@ -278,6 +278,8 @@ pub struct Ticket {
     pub assignee: Option<UserId>,
     /// A license of the requester's it is about.
     pub license_id: Option<uuid::Uuid>,
+    /// A payment of the requester's it is about.
+    pub payment_id: Option<uuid::Uuid>,
     /// Opened.
     pub created_at: DateTime<Utc>,
     /// Last public message or change (internal notes do not count).

@@ -140,6 +140,9 @@ pub struct OpenTicketRequest {
     /// A license of yours this is about.
     #[garde(skip)]
     pub license_id: Option<uuid::Uuid>,
+    /// A payment of yours this is about.
+    #[garde(skip)]
+    pub payment_id: Option<uuid::Uuid>,
 }
 
 /// Filters of `GET /v1/support/tickets`.
@@ -232,6 +235,8 @@ pub struct TicketResponse {
     pub assignee_id: Option<uuid::Uuid>,
     /// A license it is about.
     pub license_id: Option<uuid::Uuid>,
+    /// A payment it is about.
+    pub payment_id: Option<uuid::Uuid>,
     /// Opened.
     pub created_at: DateTime<Utc>,
     /// Last public message or change.
@@ -256,6 +261,7 @@ impl From<Ticket> for TicketResponse {
             requester_id: ticket.requester.as_uuid(),
             assignee_id: ticket.assignee.map(|a| a.as_uuid()),
             license_id: ticket.license_id,
+            payment_id: ticket.payment_id,
             created_at: ticket.created_at,
             last_activity_at: ticket.last_activity_at,
             first_response_at: ticket.first_response_at,

@@ -57,7 +57,7 @@ fn assignee_filter(raw: Option<&str>, caller: &Principal) -> Result<AssigneeFilt
     responses(
         (status = 201, description = "Opened", body = TicketResponse),
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad subject, body or category, or a license that is not yours", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad subject, body or category, or a license or payment that is not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("")]
@@ -84,12 +84,32 @@ pub async fn open_ticket(
                 other => other.into(),
             })?;
     }
+    if let Some(payment) = body.payment_id {
+        let billing = state
+            .billing
+            .as_ref()
+            .ok_or_else(|| invalid("payment_id", "no payment of yours has this id"))?;
+        let payer = devforge_billing::Payer {
+            user_id: caller.0.user_id,
+            role: Role::User,
+        };
+        billing
+            .payment(payer, devforge_billing::PaymentId::from_uuid(payment))
+            .await
+            .map_err(|err| match err {
+                devforge_billing::BillingError::PaymentNotFound => {
+                    invalid("payment_id", "no payment of yours has this id")
+                }
+                other => other.into(),
+            })?;
+    }
     let request = OpenTicket {
         subject: body.subject,
         body: body.body,
         category: body.category.into(),
         priority: body.priority.map(Into::into),
         license_id: body.license_id,
+        payment_id: body.payment_id,
     };
     let ticket = state.support.open_ticket(actor(caller.0), request).await?;
     Ok(HttpResponse::Created().json(TicketResponse::from(ticket)))

@@ -16,6 +16,7 @@ pub struct Model {
     pub requester_id: Uuid,
     pub assignee_id: Option<Uuid>,
     pub license_id: Option<Uuid>,
+    pub payment_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub last_activity_at: DateTimeUtc,
     pub first_response_at: Option<DateTimeUtc>,

@@ -55,6 +55,7 @@ async fn opened(world: &World) -> Result<Ticket, SupportError> {
         category: Category::Technical,
         priority: None,
         license_id: None,
+        payment_id: None,
     };
     world.service.open_ticket(world.customer, request).await
 }

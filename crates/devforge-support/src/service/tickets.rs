@@ -30,6 +30,8 @@ pub struct OpenTicket {
     pub priority: Option<Priority>,
     /// A license of the requester's it is about (checked by the caller).
     pub license_id: Option<uuid::Uuid>,
+    /// A payment of the requester's it is about (checked by the caller).
+    pub payment_id: Option<uuid::Uuid>,
 }
 
 /// A ticket list request.
@@ -148,6 +150,7 @@ impl<S: SupportStore, C: Clock> SupportService<S, C> {
             requester: actor.user_id,
             assignee: None,
             license_id: request.license_id,
+            payment_id: request.payment_id,
             created_at: now,
             last_activity_at: now,
             first_response_at: None,
