@@ -11,6 +11,8 @@
 pub mod desk;
 pub mod error;
 pub mod event;
+#[cfg(test)]
+mod fakes;
 pub mod gateway;
 pub mod payment;
 pub mod ports;

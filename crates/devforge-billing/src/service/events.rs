@@ -216,8 +216,9 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             seen: events.len(),
             ..Reconciliation::default()
         };
-        // The list is newest first; history is applied oldest first.
-        for payload in events.iter().rev() {
+        // History is applied oldest first (Stripe lists newest first; order by creation).
+        events.sort_by_key(|event| event.get("created").and_then(serde_json::Value::as_i64));
+        for payload in &events {
             match decode(payload) {
                 Ok(event) => {
                     if self.apply_event(&event).await? {

@@ -4,6 +4,8 @@
 mod events;
 mod payments;
 mod refunds;
+#[cfg(test)]
+mod tests;
 
 pub use events::Reconciliation;
 pub use payments::{PaymentRequest, PaymentView};
