@@ -135,3 +135,53 @@ async fn the_server_refuses_postgres_with_pending_migrations() {
     assert!(message.contains("migration(s) pending"), "{message}");
     assert!(message.contains("devforge migrate up"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_reconcile_reads_stripes_events_once() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    assert!(devforge(&db, &["migrate", "up"], None).status.success());
+    let unconfigured = devforge(&db, &["billing", "reconcile"], None);
+    assert!(!unconfigured.status.success());
+    assert!(
+        stderr(&unconfigured).contains("payments are not configured"),
+        "{}",
+        stderr(&unconfigured)
+    );
+    let bad_since = devforge(&db, &["billing", "reconcile", "--since", "31d"], None);
+    assert!(!bad_since.status.success());
+
+    let Some(stripe) = devforge_tests::stripe::FakeStripe::start().await else {
+        return;
+    };
+    let (status, _) = stripe
+        .post("/v1/customers", &[("email", "a@example.com")])
+        .await;
+    assert_eq!(status, 200);
+    let reconcile = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_devforge"));
+        command
+            .args(["billing", "reconcile", "--since", "1h"])
+            .env("DEVFORGE_DATABASE_URL", &db.url)
+            .env("DEVFORGE_DATA_DIR", db.dir())
+            .env(
+                "DEVFORGE_STRIPE_SECRET_KEY",
+                devforge_tests::stripe::SECRET_KEY,
+            )
+            .env("DEVFORGE_STRIPE_API_BASE", &stripe.url)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let first = reconcile();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("read 1 events") && stdout(&first).contains("applied 1 "),
+        "{}",
+        stdout(&first)
+    );
+    let second = reconcile();
+    assert!(
+        stdout(&second).contains("applied 0 "),
+        "{}",
+        stdout(&second)
+    );
+}
