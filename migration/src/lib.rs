@@ -22,6 +22,7 @@ mod m20261128_000011_knowledge_base;
 mod m20261128_000012_license_payment_renewals;
 mod m20261128_000013_billing;
 mod m20261128_000014_ticket_payment_link;
+mod m20261128_000015_marketplace;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000012_license_payment_renewals::Migration),
             Box::new(m20261128_000013_billing::Migration),
             Box::new(m20261128_000014_ticket_payment_link::Migration),
+            Box::new(m20261128_000015_marketplace::Migration),
         ]
     }
 }

@@ -4,6 +4,10 @@
 //! - `payments.intent_id` is unique: events find their payment by it.
 //! - `payment_refunds.gateway_id` is unique (a refund reported twice counts once), and so
 //!   is `(payment_id, idempotency_key)` for refunds asked through the API.
+//! - `amount_refunded` counts refunds the gateway accepted (the larger of the refund rows'
+//!   sum and `gateway_refunded`, the charge's refunded total as the gateway last reported
+//!   it); `amount_reserved` what is set aside for refunds asked but not yet answered. Both
+//!   are recomputed from the rows whenever a refund changes, under the payment's row lock.
 //! - `gateway_events.id` is the gateway's event id: recording it in the same transaction as
 //!   the event's effect is what makes a replayed delivery change nothing.
 
@@ -41,6 +45,8 @@ enum Payments {
     IdempotencyKey,
     Fingerprint,
     AmountRefunded,
+    AmountReserved,
+    GatewayRefunded,
     Dispute,
     LicenseId,
     FulfilledAt,
@@ -123,6 +129,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(Payments::IdempotencyKey, 255))
                     .col(string_len(Payments::Fingerprint, 64))
                     .col(big_integer(Payments::AmountRefunded))
+                    .col(big_integer(Payments::AmountReserved))
+                    .col(big_integer(Payments::GatewayRefunded))
                     .col(string_len_null(Payments::Dispute, 16))
                     .col(uuid_null(Payments::LicenseId))
                     .col(timestamp_with_time_zone_null(Payments::FulfilledAt))

@@ -9,6 +9,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+/// The metadata key under which billing tags the refunds it asks for, to recognise them
+/// when the gateway reports them.
+pub const REFUND_REFERENCE: &str = "devforge_refund";
+
 /// A payment intent's status as the gateway reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntentStatus {
@@ -80,6 +84,8 @@ pub enum Change {
         amount: i64,
         /// Its status (`succeeded`, `pending`, `failed`, `canceled`, ...).
         status: String,
+        /// Our reference, for refunds billing asked for (from the refund's metadata).
+        reference: Option<String>,
     },
     /// `charge.dispute.created`.
     DisputeOpened {
@@ -90,8 +96,9 @@ pub enum Change {
     DisputeClosed {
         /// The intent disputed.
         intent_id: String,
-        /// Whether the merchant won.
-        won: bool,
+        /// Whether the card holder won (`lost` for us); `won`, `warning_closed` (an inquiry
+        /// closed) and any other outcome leave the money with us.
+        lost: bool,
     },
     /// Anything else (recorded, answered 200, otherwise ignored).
     Ignored,
@@ -150,6 +157,11 @@ fn change_of(kind: &str, object: &Value) -> Option<Change> {
                 intent_id: intent_of(object)?,
                 amount: amount(object, "amount")?,
                 status: text(object, "status")?,
+                reference: object
+                    .get("metadata")
+                    .and_then(|m| m.get(REFUND_REFERENCE))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             }
         }
         "charge.dispute.created" => Change::DisputeOpened {
@@ -157,7 +169,7 @@ fn change_of(kind: &str, object: &Value) -> Option<Change> {
         },
         "charge.dispute.closed" => Change::DisputeClosed {
             intent_id: intent_of(object)?,
-            won: text(object, "status")? == "won",
+            lost: text(object, "status")? == "lost",
         },
         _ => Change::Ignored,
     })
@@ -209,14 +221,16 @@ mod tests {
             })
         );
         let refund = json!({"id": "evt_2", "type": "refund.created", "data": {"object":
-            {"id": "re_1", "payment_intent": {"id": "pi_1"}, "amount": 500, "status": "succeeded"}}});
+            {"id": "re_1", "payment_intent": {"id": "pi_1"}, "amount": 500, "status": "succeeded",
+             "metadata": {"devforge_refund": "r-1"}}}});
         assert_eq!(
             decode(&refund).map(|e| e.change),
             Ok(Change::Refund {
                 refund_id: "re_1".into(),
                 intent_id: "pi_1".into(),
                 amount: 500,
-                status: "succeeded".into()
+                status: "succeeded".into(),
+                reference: Some("r-1".into()),
             })
         );
         let lost = json!({"id": "evt_3", "type": "charge.dispute.closed", "data": {"object":
@@ -225,7 +239,7 @@ mod tests {
             decode(&lost).map(|e| e.change),
             Ok(Change::DisputeClosed {
                 intent_id: "pi_1".into(),
-                won: false
+                lost: true
             })
         );
     }

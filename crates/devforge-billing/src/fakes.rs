@@ -35,9 +35,7 @@ struct Stored {
 #[derive(Debug, Clone, Default)]
 pub struct FakeStore(Arc<Mutex<Stored>>);
 
-fn counts(status: &str) -> bool {
-    !matches!(status, "failed" | "canceled")
-}
+use crate::payment::{refund_counts as counts, refund_stage};
 
 impl BillingStore for FakeStore {
     async fn customer_of(&self, user: UserId) -> Result<Option<String>, StoreError> {
@@ -51,6 +49,18 @@ impl BillingStore for FakeStore {
             .entry(user)
             .or_insert_with(|| customer_id.to_owned())
             .clone())
+    }
+
+    async fn payment_by_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<(Payment, String)>, StoreError> {
+        Ok(lock(&self.0)
+            .payments
+            .iter()
+            .find(|(p, k, _)| p.user_id == user && k == key.as_str())
+            .map(|(p, _, f)| (p.clone(), f.clone())))
     }
 
     async fn insert_payment(&self, new: NewPayment) -> Result<Reservation, StoreError> {
@@ -197,42 +207,52 @@ impl BillingStore for FakeStore {
                 gateway_id,
                 amount,
                 status,
+                reference,
             }) => {
                 let payment_id = state.payments[index].0.id;
-                let known = state
-                    .refunds
-                    .iter()
-                    .position(|(r, _)| r.gateway_id == gateway_id);
-                let delta = match known {
+                let known = state.refunds.iter().position(|(r, key)| {
+                    r.gateway_id == gateway_id
+                        || (r.payment_id == payment_id
+                            && r.status == RESERVED
+                            && reference.is_some()
+                            && *key == reference)
+                });
+                let (refunded, reserved, changed) = match known {
                     Some(position) => {
                         let refund = &mut state.refunds[position].0;
-                        let delta = match (counts(&refund.status), counts(&status)) {
-                            (true, false) => -refund.amount,
-                            (false, true) => refund.amount,
-                            _ => 0,
-                        };
-                        refund.status = status;
-                        delta
+                        if refund_stage(&status) <= refund_stage(&refund.status) {
+                            (0, 0, false)
+                        } else {
+                            let was_reserved = refund.status == RESERVED;
+                            let before = i64::from(counts(&refund.status)) * refund.amount;
+                            let after = i64::from(counts(&status)) * refund.amount;
+                            refund.status = status;
+                            refund.gateway_id = gateway_id;
+                            let released = if was_reserved { refund.amount } else { 0 };
+                            (after - before, -released, true)
+                        }
                     }
                     None => {
+                        let counted = if counts(&status) { amount } else { 0 };
                         state.refunds.push((
                             Refund {
                                 gateway_id,
                                 payment_id,
                                 amount,
-                                status: status.clone(),
+                                status,
                                 reason: None,
                                 created_at: at,
                             },
                             None,
                         ));
-                        if counts(&status) { amount } else { 0 }
+                        (counted, 0, true)
                     }
                 };
                 let payment = &mut state.payments[index].0;
+                payment.amount_reserved += reserved;
                 payment.amount_refunded =
-                    (payment.amount_refunded + delta).min(payment.amount.minor_units());
-                true
+                    (payment.amount_refunded + refunded).min(payment.amount.minor_units());
+                changed
             }
         };
         Ok(Applied::Fresh {
@@ -298,7 +318,7 @@ impl BillingStore for FakeStore {
                 refundable: payment.refundable(),
             });
         }
-        payment.amount_refunded += amount;
+        payment.amount_reserved += amount;
         let refund = Refund {
             gateway_id: String::new(),
             payment_id: id,
@@ -322,7 +342,7 @@ impl BillingStore for FakeStore {
         _at: DateTime<Utc>,
     ) -> Result<Option<Payment>, StoreError> {
         let mut state = lock(&self.0);
-        let mut released = 0;
+        let mut moved = (0, 0);
         if let Some((refund, _)) = state.refunds.iter_mut().find(|(r, k)| {
             r.payment_id == id && k.as_deref() == Some(key.as_str()) && r.status == RESERVED
         }) {
@@ -330,13 +350,13 @@ impl BillingStore for FakeStore {
             if let Some(gateway_id) = gateway_id {
                 refund.gateway_id = gateway_id.to_owned();
             }
-            if !counts(status) {
-                released = refund.amount;
-            }
+            let refunded = if counts(status) { refund.amount } else { 0 };
+            moved = (refund.amount, refunded);
         }
         let payment = state.payments.iter_mut().find(|(p, _, _)| p.id == id);
         Ok(payment.map(|(payment, _, _)| {
-            payment.amount_refunded -= released;
+            payment.amount_reserved -= moved.0;
+            payment.amount_refunded += moved.1;
             payment.clone()
         }))
     }
@@ -449,6 +469,7 @@ impl PaymentGateway for FakeGateway {
         &self,
         _intent_id: &str,
         amount: i64,
+        _reference: &str,
         idempotency_key: &str,
     ) -> Result<GatewayRefund, GatewayError> {
         self.failure()?;

@@ -109,7 +109,8 @@ pub trait PaymentGateway: Send + Sync + 'static {
         intent_id: &str,
     ) -> impl Future<Output = Result<Intent, GatewayError>> + Send;
 
-    /// Refunds `amount` of an intent.
+    /// Refunds `amount` of an intent, tagging the refund with `reference` (metadata
+    /// [`crate::event::REFUND_REFERENCE`]) so its events can be matched to it.
     ///
     /// # Errors
     /// [`GatewayError`].
@@ -117,6 +118,7 @@ pub trait PaymentGateway: Send + Sync + 'static {
         &self,
         intent_id: &str,
         amount: i64,
+        reference: &str,
         idempotency_key: &str,
     ) -> impl Future<Output = Result<GatewayRefund, GatewayError>> + Send;
 

@@ -179,8 +179,10 @@ pub struct Payment {
     pub intent_id: Option<String>,
     /// The secret the client confirms the payment with.
     pub client_secret: Option<String>,
-    /// Refunded so far, in the payment's currency.
+    /// Refunded so far (refunds the gateway accepted), in the payment's currency.
     pub amount_refunded: i64,
+    /// Set aside for refunds asked of the gateway whose answer is not in yet.
+    pub amount_reserved: i64,
     /// A dispute, if any.
     pub dispute: Option<DisputeState>,
     /// The license this payment issued or renewed, once fulfilled.
@@ -196,17 +198,36 @@ impl Payment {
     #[must_use]
     pub fn refundable(&self) -> i64 {
         if self.status == PaymentStatus::Succeeded {
-            self.amount.minor_units() - self.amount_refunded
+            self.amount.minor_units() - self.amount_refunded - self.amount_reserved
         } else {
             0
         }
     }
 
-    /// Whether the whole amount has been refunded.
+    /// Whether the whole amount has been refunded (reservations do not count: the gateway
+    /// may still refuse them).
     #[must_use]
     pub fn fully_refunded(&self) -> bool {
         self.status == PaymentStatus::Succeeded && self.amount_refunded >= self.amount.minor_units()
     }
+}
+
+/// How far along a refund is: reported statuses only ever move up, so a late event never
+/// undoes a later one (a refund may fail after succeeding; it never succeeds after failing).
+#[must_use]
+pub fn refund_stage(status: &str) -> u8 {
+    match status {
+        "reserved" => 0,
+        "pending" | "requires_action" => 1,
+        "succeeded" => 2,
+        _ => 3,
+    }
+}
+
+/// Whether a refund in `status` is money returned (or on its way back).
+#[must_use]
+pub fn refund_counts(status: &str) -> bool {
+    matches!(status, "pending" | "requires_action" | "succeeded")
 }
 
 /// A refund of (part of) a payment.

@@ -61,6 +61,8 @@ pub enum PaymentChange {
         amount: i64,
         /// Its status.
         status: String,
+        /// Our reference (the admin's key) for refunds billing asked for.
+        reference: Option<String>,
     },
     /// A dispute opened or closed (a closed one never reopens).
     Dispute(DisputeState),
@@ -84,7 +86,7 @@ pub enum Applied {
 /// What reserving a refund did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundReservation {
-    /// Reserved: the amount counts as refunded until the gateway answers.
+    /// Reserved: the amount is set aside until the gateway answers.
     Reserved(Refund),
     /// This admin key was used before: that refund.
     Existing(Refund),
@@ -127,6 +129,16 @@ pub trait BillingStore: Send + Sync + 'static {
         user: UserId,
         customer_id: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The payment the payer stored under `key`, with its request digest.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn payment_by_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = Result<Option<(Payment, String)>, StoreError>> + Send;
 
     /// Stores a payment unless the payer already used its idempotency key.
     ///
@@ -223,8 +235,8 @@ pub trait BillingStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<RefundReservation, StoreError>> + Send;
 
-    /// Records the gateway's answer to a reserved refund; a failed refund releases its
-    /// amount.
+    /// Records the gateway's answer to a reserved refund: the reserved amount becomes
+    /// refunded, or (for a failed refund) is released.
     ///
     /// # Errors
     /// [`StoreError`].

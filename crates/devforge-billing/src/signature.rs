@@ -87,7 +87,7 @@ pub fn verify(
     tolerance_secs: i64,
 ) -> Result<(), SignatureError> {
     let header = parse(header.ok_or(SignatureError::Malformed)?)?;
-    if (now.timestamp() - header.timestamp).abs() > tolerance_secs {
+    if now.timestamp().abs_diff(header.timestamp) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let matches = secrets.iter().any(|secret| {

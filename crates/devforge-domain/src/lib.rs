@@ -14,6 +14,7 @@ pub mod ids;
 pub mod money;
 pub mod page;
 pub mod role;
+pub mod search;
 
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -23,3 +24,4 @@ pub use ids::UserId;
 pub use money::{Currency, Money};
 pub use page::{Page, PageRequest};
 pub use role::Role;
+pub use search::{SearchQuery, Snippet};

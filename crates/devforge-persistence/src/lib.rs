@@ -13,6 +13,7 @@ pub mod error;
 pub mod identity;
 pub mod licensing;
 mod paging;
+mod search_sql;
 pub mod support;
 
 pub use billing::SqlBillingStore;

@@ -9,7 +9,7 @@
 //! Every creating call carries the idempotency key billing stored before calling, sent as
 //! Stripe's `Idempotency-Key`, so a retried call returns the first result.
 
-use devforge_billing::event::IntentStatus;
+use devforge_billing::event::{IntentStatus, REFUND_REFERENCE};
 use devforge_billing::gateway::{
     EventPage, GatewayError, GatewayRefund, Intent, IntentRequest, PaymentGateway,
 };
@@ -83,10 +83,16 @@ impl StripeGateway {
     }
 }
 
-/// Stripe's refusals (4xx) are final; everything else may succeed when retried.
+/// Stripe's refusals (4xx) are final; everything else may succeed when retried. A 409
+/// (the same idempotency key in flight) and idempotency errors leave the outcome unknown:
+/// they are not refusals.
 fn gateway_error(err: StripeError) -> GatewayError {
     match err {
-        StripeError::Stripe(api, status) if (400..500).contains(&status) && status != 429 => {
+        StripeError::Stripe(api, status)
+            if (400..500).contains(&status)
+                && !matches!(status, 409 | 429)
+                && !matches!(api.type_, stripe::ApiErrorsType::IdempotencyError) =>
+        {
             GatewayError::Rejected {
                 code: api.code.as_ref().map(|code| format!("{code:?}")),
                 message: api
@@ -180,9 +186,14 @@ impl PaymentGateway for StripeGateway {
         &self,
         intent_id: &str,
         amount: i64,
+        reference: &str,
         idempotency_key: &str,
     ) -> Result<GatewayRefund, GatewayError> {
-        let request = CreateRefund::new().payment_intent(intent_id).amount(amount);
+        let metadata = HashMap::from([(REFUND_REFERENCE.to_owned(), reference.to_owned())]);
+        let request = CreateRefund::new()
+            .payment_intent(intent_id)
+            .amount(amount)
+            .metadata(metadata);
         let refund = self.send(&request, Some(idempotency_key)).await?;
         Ok(GatewayRefund {
             id: text(&refund, "id")?,

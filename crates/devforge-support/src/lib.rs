@@ -12,7 +12,10 @@ pub mod error;
 mod fakes;
 pub mod lifecycle;
 pub mod ports;
-pub mod search;
+/// Full-text search terms and snippets (from the domain crate, where every service shares them).
+pub mod search {
+    pub use devforge_domain::search::*;
+}
 pub mod service;
 pub mod thread;
 pub mod ticket;

@@ -115,8 +115,10 @@ pub struct PaymentResponse {
     pub client_secret: Option<String>,
     /// Stripe's PaymentIntent.
     pub stripe_payment_intent_id: Option<String>,
-    /// Refunded so far, in minor units.
+    /// Refunded so far (refunds Stripe accepted), in minor units.
     pub amount_refunded: i64,
+    /// Set aside for refunds asked of Stripe and not answered yet, in minor units.
+    pub amount_reserved: i64,
     /// `open`, `won` or `lost` when the payment was disputed.
     pub dispute: Option<String>,
     /// The license issued or renewed, once paid.
@@ -145,6 +147,7 @@ impl PaymentResponse {
             client_secret: payment.client_secret.filter(|_| for_payer),
             stripe_payment_intent_id: payment.intent_id,
             amount_refunded: payment.amount_refunded,
+            amount_reserved: payment.amount_reserved,
             dispute: payment.dispute.map(|d| d.as_str().to_owned()),
             license_id: payment.license_id,
             refunds: view.refunds.into_iter().map(Into::into).collect(),

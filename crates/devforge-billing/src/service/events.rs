@@ -3,9 +3,9 @@
 //!
 //! The event is recorded in the same transaction as its change to the payment, so a
 //! replayed delivery changes nothing. The licensing side effects run after that commit and
-//! are idempotent per payment; on a replay the ones that must not be lost (issuing the
-//! license, revoking it after a full refund) are ensured again, which is how a crash
-//! between the commit and the side effect heals.
+//! are idempotent; they follow the payment's current state, not the event, and run again on
+//! a replay, which is how a crash (or a failed licensing call) between the commit and the
+//! side effect heals when the gateway delivers the event again.
 
 use super::BillingService;
 use crate::desk::LicenseDesk;
@@ -41,23 +41,25 @@ fn payment_change(change: &Change) -> Option<(&str, PaymentChange)> {
             intent_id,
             amount,
             status,
+            reference,
         } => (
             intent_id,
             PaymentChange::Refund {
                 gateway_id: refund_id.clone(),
                 amount: *amount,
                 status: status.clone(),
+                reference: reference.clone(),
             },
         ),
         Change::DisputeOpened { intent_id } => {
             (intent_id, PaymentChange::Dispute(DisputeState::Open))
         }
-        Change::DisputeClosed { intent_id, won } => (
+        Change::DisputeClosed { intent_id, lost } => (
             intent_id,
-            PaymentChange::Dispute(if *won {
-                DisputeState::Won
-            } else {
+            PaymentChange::Dispute(if *lost {
                 DisputeState::Lost
+            } else {
+                DisputeState::Won
             }),
         ),
         Change::Ignored => return None,
@@ -76,6 +78,11 @@ pub struct Reconciliation {
     pub applied: usize,
     /// Succeeded payments whose license was issued now.
     pub fulfilled: usize,
+    /// Payments whose fulfilment failed (logged; retried by the next run).
+    pub failed: usize,
+    /// Whether more events than one run reads were in the window (run again, or with a
+    /// shorter `--since`).
+    pub truncated: bool,
 }
 
 impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingService<S, G, L, C> {
@@ -119,29 +126,28 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
         intent_id: Option<&str>,
         change: Option<PaymentChange>,
     ) -> Result<bool, BillingError> {
-        let dispute_change = matches!(change, Some(PaymentChange::Dispute(_)));
+        let dispute_event = matches!(change, Some(PaymentChange::Dispute(_)));
         let applied = self
             .store
             .apply(event, intent_id, change, self.clock.now())
             .await?;
-        let (payment, fresh, changed) = match applied {
-            Applied::Fresh { payment, changed } => (payment, true, changed),
-            Applied::Replayed(payment) => (payment, false, false),
+        let (payment, fresh) = match applied {
+            Applied::Fresh { payment, .. } => (payment, true),
+            Applied::Replayed(payment) => (payment, false),
         };
         if let Some(payment) = payment {
-            self.ensure_effects(payment, changed && dispute_change)
-                .await?;
+            self.ensure_effects(payment, dispute_event).await?;
         }
         Ok(fresh)
     }
 
     /// Brings licensing in line with the payment: a succeeded payment has its license; a
-    /// fully refunded one has it revoked; a dispute (when it just changed) suspends,
+    /// fully refunded one has it revoked; on a dispute event the dispute's state suspends,
     /// reinstates or revokes it. Every step is idempotent.
-    async fn ensure_effects(
+    pub(super) async fn ensure_effects(
         &self,
         payment: Payment,
-        dispute_changed: bool,
+        dispute_event: bool,
     ) -> Result<(), BillingError> {
         let payment = if payment.status == PaymentStatus::Succeeded && payment.license_id.is_none()
         {
@@ -152,14 +158,12 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
         let Some(license) = payment.license_id else {
             return Ok(());
         };
-        // A renewal's license was the customer's before this payment: a refund or a lost
-        // dispute takes back the renewal only by not counting, never the whole license.
-        let issued_here = payment.renew_license_id.is_none();
-        if payment.fully_refunded() && issued_here {
+        // The license a payment issued or renewed is the one it takes back.
+        if payment.fully_refunded() {
             self.desk.revoke(license, "refunded").await?;
             return Ok(());
         }
-        if dispute_changed && issued_here {
+        if dispute_event {
             match payment.dispute {
                 Some(DisputeState::Open) => self.desk.suspend(license, "disputed").await?,
                 Some(DisputeState::Won) => self.desk.reinstate(license).await?,
@@ -174,7 +178,16 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
     async fn fulfil(&self, payment: Payment) -> Result<Payment, BillingError> {
         let license = match payment.renew_license_id {
             Some(license) => {
-                self.desk.renew_for_payment(payment.id, license).await?;
+                match self.desk.renew_for_payment(payment.id, license).await {
+                    Ok(()) => {}
+                    // Revoked since the payment started: nothing to renew. The payment is
+                    // settled against that license (so it is not retried forever) and
+                    // left for a person to refund.
+                    Err(crate::desk::DeskError::NotRenewable(why)) => {
+                        tracing::warn!(payment = %payment.id, reason = why, "a paid renewal could not be applied; refund it");
+                    }
+                    Err(other) => return Err(other.into()),
+                }
                 license
             }
             None => {
@@ -198,6 +211,7 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
     pub async fn reconcile(&self, since_unix: i64) -> Result<Reconciliation, BillingError> {
         let mut events = Vec::new();
         let mut after = None;
+        let mut truncated = false;
         loop {
             let page = self.gateway.list_events(since_unix, after.clone()).await?;
             let last = page
@@ -207,16 +221,23 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
                 .and_then(|id| id.as_str())
                 .map(str::to_owned);
             events.extend(page.events);
-            if !page.has_more || last.is_none() || events.len() >= RECONCILE_LIMIT {
+            if events.len() >= RECONCILE_LIMIT {
+                truncated = page.has_more;
+                break;
+            }
+            if !page.has_more || last.is_none() {
                 break;
             }
             after = last;
         }
         let mut report = Reconciliation {
             seen: events.len(),
+            truncated,
             ..Reconciliation::default()
         };
-        // History is applied oldest first (Stripe lists newest first; order by creation).
+        // History is applied oldest first. Stripe lists newest first: reversed, then
+        // ordered by creation time (stable, so events of one second keep their order).
+        events.reverse();
         events.sort_by_key(|event| event.get("created").and_then(serde_json::Value::as_i64));
         for payload in &events {
             match decode(payload) {
@@ -229,8 +250,14 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             }
         }
         for payment in self.store.unfulfilled(1000).await? {
-            self.fulfil(payment).await?;
-            report.fulfilled += 1;
+            let id = payment.id;
+            match self.ensure_effects(payment, false).await {
+                Ok(()) => report.fulfilled += 1,
+                Err(err) => {
+                    tracing::error!(payment = %id, error = %err, "fulfilment failed; retried next run");
+                    report.failed += 1;
+                }
+            }
         }
         Ok(report)
     }

@@ -67,6 +67,14 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
         request: PaymentRequest,
     ) -> Result<PaymentView, BillingError> {
         let key = IdempotencyKey::parse(key)?;
+        // A replay is answered from what was stored, whatever changed since (a product taken
+        // off sale, a license renewed meanwhile): the same key, the same payment.
+        if let Some((payment, earlier)) = self.store.payment_by_key(payer.user_id, &key).await? {
+            if earlier != fingerprint(&request) {
+                return Err(BillingError::IdempotencyKeyReused);
+            }
+            return self.finish(payment, email, false).await;
+        }
         let price = self
             .desk
             .price(&request.product)
@@ -94,6 +102,7 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
                 intent_id: None,
                 client_secret: None,
                 amount_refunded: 0,
+                amount_reserved: 0,
                 dispute: None,
                 license_id: None,
                 created_at: now,
@@ -114,6 +123,16 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
                 (payment, false)
             }
         };
+        self.finish(payment, email, created).await
+    }
+
+    /// Creates the gateway intent of a stored payment if an earlier attempt did not.
+    async fn finish(
+        &self,
+        payment: Payment,
+        email: &str,
+        created: bool,
+    ) -> Result<PaymentView, BillingError> {
         let payment = if payment.intent_id.is_some() {
             payment
         } else {
@@ -130,7 +149,10 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
         let customer = match self.store.customer_of(payment.user_id).await? {
             Some(customer) => customer,
             None => {
-                let key = format!("devforge-customer-{}", payment.user_id);
+                // Keyed by this payment, stored before the call: a retry of this payment
+                // replays the same customer; another payment racing it makes its own, and
+                // the first one saved wins.
+                let key = format!("devforge-customer-{}", payment.id);
                 let created = self
                     .gateway
                     .create_customer(payment.user_id, email, &key)

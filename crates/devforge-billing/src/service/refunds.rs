@@ -9,6 +9,7 @@ use crate::gateway::{GatewayError, PaymentGateway};
 use crate::payment::{IdempotencyKey, PaymentId};
 use crate::ports::{BillingStore, RefundReservation};
 use devforge_domain::{Clock, InvalidValue};
+use sha2::{Digest as _, Sha256};
 
 /// The status of a refund reserved in storage but not yet answered by the gateway.
 pub const RESERVED: &str = "reserved";
@@ -45,7 +46,13 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             // An earlier attempt whose gateway call had no known outcome: ask again under
             // the same key, which the gateway answers with the refund it made, if any.
             RefundReservation::Existing(refund) if refund.status == RESERVED => refund,
-            RefundReservation::Existing(_) => return self.staff_view(id).await,
+            RefundReservation::Existing(_) => {
+                // Settled before; make sure its effect on the license happened too.
+                if let Some(payment) = self.store.find_payment(id).await? {
+                    self.ensure_effects(payment, false).await?;
+                }
+                return self.staff_view(id).await;
+            }
             RefundReservation::NotRefundable(status) => {
                 return Err(BillingError::NotRefundable(status));
             }
@@ -54,10 +61,14 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             }
         };
         let intent = payment.intent_id.clone().unwrap_or_default();
-        let gateway_key = format!("devforge-refund-{id}-{}", key.as_str());
+        // Derived from the admin's key (hashed: any length fits the gateway's 255).
+        let gateway_key = format!(
+            "devforge-refund-{id}-{}",
+            &hex::encode(Sha256::digest(key.as_str()))[..32]
+        );
         match self
             .gateway
-            .create_refund(&intent, refund.amount, &gateway_key)
+            .create_refund(&intent, refund.amount, key.as_str(), &gateway_key)
             .await
         {
             Ok(done) => {
@@ -66,7 +77,7 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
                     .settle_refund(id, &key, Some(&done.id), &done.status, self.clock.now())
                     .await?;
                 if let Some(payment) = settled {
-                    self.ensure_after_refund(payment).await?;
+                    self.ensure_effects(payment, false).await?;
                 }
                 self.staff_view(id).await
             }
@@ -79,20 +90,6 @@ impl<S: BillingStore, G: PaymentGateway, L: LicenseDesk, C: Clock> BillingServic
             // Unknown outcome: keep the reservation; retrying with the same key settles it.
             Err(unavailable) => Err(unavailable.into()),
         }
-    }
-
-    async fn ensure_after_refund(
-        &self,
-        payment: crate::payment::Payment,
-    ) -> Result<(), BillingError> {
-        if let (true, Some(license), None) = (
-            payment.fully_refunded(),
-            payment.license_id,
-            payment.renew_license_id,
-        ) {
-            self.desk.revoke(license, "refunded").await?;
-        }
-        Ok(())
     }
 
     async fn staff_view(&self, id: PaymentId) -> Result<PaymentView, BillingError> {

@@ -210,9 +210,15 @@ async fn a_refund_with_an_unknown_outcome_is_settled_by_retrying_its_key()
     );
     let held = w.service.payment(w.payer, id).await?.payment;
     assert_eq!(
-        held.amount_refunded, 9900,
-        "still reserved while the outcome is unknown"
+        (held.amount_reserved, held.amount_refunded),
+        (9900, 0),
+        "held while the outcome is unknown"
     );
+    // A webhook for this payment meanwhile does not take the license: nothing is refunded
+    // yet, and the gateway may still refuse.
+    let again = w.event("evt_2", "payment_intent.succeeded", json!({"id": "pi_1"}));
+    w.deliver(&again).await?;
+    assert_eq!(license.and_then(|l| w.desk.status_of(l)), Some("active"));
     let exceeded = w.service.refund(id, "r3", Some(1), None).await;
     assert!(
         matches!(
@@ -237,7 +243,7 @@ async fn a_refund_with_an_unknown_outcome_is_settled_by_retrying_its_key()
 }
 
 #[tokio::test]
-async fn a_renewal_is_renewed_once_and_its_refund_leaves_the_license_alone()
+async fn a_renewal_is_renewed_once_and_its_full_refund_revokes_the_license()
 -> Result<(), BillingError> {
     let w = world();
     let license = uuid::Uuid::now_v7();
@@ -255,11 +261,19 @@ async fn a_renewal_is_renewed_once_and_its_refund_leaves_the_license_alone()
     w.service.confirm(w.payer, view.payment.id).await?;
     assert_eq!(w.desk.renewals(), 1);
     assert_eq!(w.desk.licenses_issued(), 0);
-    w.service.refund(view.payment.id, "r", None, None).await?;
+    w.service
+        .refund(view.payment.id, "r", Some(100), None)
+        .await?;
     assert_eq!(
         w.desk.status_of(license),
         Some("active"),
-        "the license was the customer's before"
+        "a partial refund keeps it"
+    );
+    w.service.refund(view.payment.id, "r2", None, None).await?;
+    assert_eq!(
+        w.desk.status_of(license),
+        Some("revoked"),
+        "the license the payment renewed"
     );
     Ok(())
 }
@@ -294,6 +308,65 @@ async fn disputes_suspend_and_a_won_one_reinstates() -> Result<(), BillingError>
     ))
     .await?;
     assert_eq!(w.desk.status_of(license), Some("active"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn dispute_effects_are_applied_again_when_an_event_is_redelivered() -> Result<(), BillingError>
+{
+    let w = world();
+    let view = w
+        .service
+        .start_payment(w.payer, "a@example.com", "k", pro())
+        .await?;
+    w.deliver(&w.event("evt_1", "payment_intent.succeeded", json!({"id": "pi_1"})))
+        .await?;
+    let license = w
+        .service
+        .payment(w.payer, view.payment.id)
+        .await?
+        .payment
+        .license_id
+        .unwrap_or_default();
+    let lost = w.event(
+        "evt_2",
+        "charge.dispute.closed",
+        json!({"id": "dp", "payment_intent": "pi_1", "status": "lost"}),
+    );
+    w.deliver(&lost).await?;
+    assert_eq!(w.desk.status_of(license), Some("revoked"));
+    // As if the revocation had been lost: a redelivery applies the dispute's state again.
+    w.desk.add_license(license);
+    w.deliver(&lost).await?;
+    assert_eq!(w.desk.status_of(license), Some("revoked"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_replay_of_a_payment_request_is_answered_even_after_the_product_changed()
+-> Result<(), BillingError> {
+    let w = world();
+    let first = w
+        .service
+        .start_payment(w.payer, "a@example.com", "k", pro())
+        .await?;
+    let gone = PaymentRequest {
+        product: "pro".into(),
+        renew_license_id: Some(uuid::Uuid::now_v7()),
+    };
+    let reused = w
+        .service
+        .start_payment(w.payer, "a@example.com", "k", gone)
+        .await;
+    assert!(
+        matches!(reused, Err(BillingError::IdempotencyKeyReused)),
+        "{reused:?}"
+    );
+    let replay = w
+        .service
+        .start_payment(w.payer, "a@example.com", "k", pro())
+        .await?;
+    assert_eq!(replay.payment.id, first.payment.id);
     Ok(())
 }
 

@@ -63,10 +63,9 @@ async fn change_payment(
                 .col_expr(C::Status, Expr::value(to.as_str()))
                 .filter(C::Status.is_in(sources))
         }
-        PaymentChange::RefundedTotal(total) => update
-            .col_expr(C::AmountRefunded, Expr::value(total))
-            .filter(C::AmountRefunded.lt(total))
-            .filter(C::Status.eq(PaymentStatus::Succeeded.as_str())),
+        PaymentChange::RefundedTotal(total) => {
+            return refunds::reported_total(db, intent, total, at).await;
+        }
         PaymentChange::Dispute(state) => {
             let open = C::Dispute.eq(DisputeState::Open.as_str());
             let reachable = match state {
@@ -83,8 +82,18 @@ async fn change_payment(
             gateway_id,
             amount,
             status,
+            reference,
         } => {
-            return refunds::reported(db, intent, &gateway_id, amount, &status, at).await;
+            return refunds::reported(
+                db,
+                intent,
+                &gateway_id,
+                amount,
+                &status,
+                reference.as_deref(),
+                at,
+            )
+            .await;
         }
     };
     let result = update.exec(db).await.map_err(store_error)?;

@@ -53,6 +53,7 @@ pub(super) fn to_payment(row: payments::Model) -> Result<Payment, StoreError> {
         intent_id: row.intent_id,
         client_secret: row.client_secret,
         amount_refunded: row.amount_refunded,
+        amount_reserved: row.amount_reserved,
         dispute: row.dispute.as_deref().and_then(DisputeState::parse),
         license_id: row.license_id,
         created_at: row.created_at,
@@ -119,6 +120,20 @@ impl BillingStore for SqlBillingStore {
             .ok_or_else(|| StoreError::unexpected("the customer row vanished"))
     }
 
+    async fn payment_by_key(
+        &self,
+        user: UserId,
+        key: &devforge_billing::IdempotencyKey,
+    ) -> Result<Option<(Payment, String)>, StoreError> {
+        match find_by_key(self.conn(), user, key.as_str()).await? {
+            Some(row) => {
+                let fingerprint = row.fingerprint.clone();
+                Ok(Some((to_payment(row)?, fingerprint)))
+            }
+            None => Ok(None),
+        }
+    }
+
     async fn insert_payment(&self, new: NewPayment) -> Result<Reservation, StoreError> {
         let payment = new.payment;
         let row = payments::ActiveModel {
@@ -134,6 +149,8 @@ impl BillingStore for SqlBillingStore {
             idempotency_key: Set(new.idempotency_key.as_str().to_owned()),
             fingerprint: Set(new.fingerprint),
             amount_refunded: Set(0),
+            amount_reserved: Set(0),
+            gateway_refunded: Set(0),
             dispute: Set(None),
             license_id: Set(None),
             fulfilled_at: Set(None),

@@ -1,18 +1,21 @@
 //! Refunds: reserving an amount before asking the gateway, settling it with the answer,
 //! refunds the gateway reports on its own, and the revenue figures.
 //!
-//! `payments.amount_refunded` counts refunds that are reserved, pending or succeeded. A
-//! reservation raises it with a conditional `UPDATE` (only while enough is left), so
-//! parallel refunds can never promise more than was paid.
+//! Every change here starts by writing the payment's row, which locks it until commit
+//! (and, on SQLite, takes the write lock first), so changes to one payment's refunds are
+//! serialized and read current figures. `amount_refunded` and `amount_reserved` are then
+//! recomputed from the refund rows (and the charge total the gateway reported), never
+//! adjusted by deltas that a concurrent change could have made stale.
 
 use crate::entities::{payment_refunds, payments};
 use crate::error::store_error;
 use chrono::{DateTime, Utc};
+use devforge_billing::payment::refund_stage;
 use devforge_billing::ports::{BillingStats, RefundReservation};
 use devforge_billing::service::RESERVED;
 use devforge_billing::{IdempotencyKey, Payment, PaymentId, PaymentStatus};
 use devforge_domain::StoreError;
-use sea_orm::sea_query::{Expr, ExprTrait as _, Func};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set, TransactionTrait,
@@ -26,31 +29,58 @@ fn sum(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
     ))
 }
 
-/// Whether a refund in `status` counts as refunded money.
-fn counts(status: &str) -> bool {
-    !matches!(status, "failed" | "canceled")
-}
-
-async fn payment(db: &impl ConnectionTrait, id: PaymentId) -> Result<Option<Payment>, StoreError> {
-    super::find_row(db, id)
-        .await?
-        .map(super::to_payment)
-        .transpose()
-}
-
-async fn adjust(
+/// Writes the payment's row (its `updated_at`), locking it until commit; returns it.
+pub(super) async fn lock(
     db: &impl ConnectionTrait,
-    payment: uuid::Uuid,
-    delta: i64,
+    filter: sea_orm::sea_query::SimpleExpr,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    payments::Entity::update_many()
-        .col_expr(
-            payments::Column::AmountRefunded,
-            Expr::col(payments::Column::AmountRefunded).add(delta),
-        )
+) -> Result<Option<payments::Model>, StoreError> {
+    let locked = payments::Entity::update_many()
         .col_expr(payments::Column::UpdatedAt, Expr::value(at))
-        .filter(payments::Column::Id.eq(payment))
+        .filter(filter.clone())
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    if locked.rows_affected == 0 {
+        return Ok(None);
+    }
+    payments::Entity::find()
+        .filter(filter)
+        .one(db)
+        .await
+        .map_err(store_error)
+}
+
+/// Recomputes a (locked) payment's refunded and reserved amounts from its refund rows.
+pub(super) async fn recompute(
+    db: &impl ConnectionTrait,
+    payment: &payments::Model,
+) -> Result<(), StoreError> {
+    use payment_refunds::Column as R;
+    let totals = |statuses: Vec<&'static str>| {
+        payment_refunds::Entity::find()
+            .select_only()
+            .column_as(sum(R::Amount), "total")
+            .filter(R::PaymentId.eq(payment.id))
+            .filter(R::Status.is_in(statuses))
+            .into_tuple::<Option<i64>>()
+            .one(db)
+    };
+    let counted = totals(vec!["pending", "requires_action", "succeeded"])
+        .await
+        .map_err(store_error)?
+        .flatten()
+        .unwrap_or(0);
+    let reserved = totals(vec![RESERVED])
+        .await
+        .map_err(store_error)?
+        .flatten()
+        .unwrap_or(0);
+    let refunded = counted.max(payment.gateway_refunded).min(payment.amount);
+    payments::Entity::update_many()
+        .col_expr(payments::Column::AmountRefunded, Expr::value(refunded))
+        .col_expr(payments::Column::AmountReserved, Expr::value(reserved))
+        .filter(payments::Column::Id.eq(payment.id))
         .exec(db)
         .await
         .map_err(store_error)?;
@@ -60,14 +90,21 @@ async fn adjust(
 async fn by_key(
     db: &impl ConnectionTrait,
     id: PaymentId,
-    key: &IdempotencyKey,
+    key: &str,
 ) -> Result<Option<payment_refunds::Model>, StoreError> {
     payment_refunds::Entity::find()
         .filter(payment_refunds::Column::PaymentId.eq(id.as_uuid()))
-        .filter(payment_refunds::Column::IdempotencyKey.eq(key.as_str()))
+        .filter(payment_refunds::Column::IdempotencyKey.eq(key))
         .one(db)
         .await
         .map_err(store_error)
+}
+
+async fn current(db: &impl ConnectionTrait, id: PaymentId) -> Result<Option<Payment>, StoreError> {
+    super::find_row(db, id)
+        .await?
+        .map(super::to_payment)
+        .transpose()
 }
 
 pub(super) async fn reserve(
@@ -78,42 +115,29 @@ pub(super) async fn reserve(
     key: &IdempotencyKey,
     at: DateTime<Utc>,
 ) -> Result<RefundReservation, StoreError> {
-    if let Some(existing) = by_key(db, id, key).await? {
-        return Ok(RefundReservation::Existing(super::to_refund(existing)));
-    }
-    let Some(current) = payment(db, id).await? else {
+    let txn = db.begin().await.map_err(store_error)?;
+    let Some(row) = lock(&txn, payments::Column::Id.eq(id.as_uuid()), at).await? else {
+        txn.rollback().await.map_err(store_error)?;
         return Ok(RefundReservation::NotRefundable(
             PaymentStatus::RequiresPayment,
         ));
     };
-    if current.status != PaymentStatus::Succeeded {
-        return Ok(RefundReservation::NotRefundable(current.status));
-    }
-    let amount = amount.unwrap_or_else(|| current.refundable());
-    if amount <= 0 {
-        return Ok(RefundReservation::Exceeds { refundable: 0 });
-    }
-    let txn = db.begin().await.map_err(store_error)?;
-    use payments::Column as C;
-    let reserved = payments::Entity::update_many()
-        .col_expr(C::AmountRefunded, Expr::col(C::AmountRefunded).add(amount))
-        .col_expr(C::UpdatedAt, Expr::value(at))
-        .filter(C::Id.eq(id.as_uuid()))
-        .filter(C::Status.eq(PaymentStatus::Succeeded.as_str()))
-        .filter(
-            Expr::col(C::Amount)
-                .sub(Expr::col(C::AmountRefunded))
-                .gte(amount),
-        )
-        .exec(&txn)
-        .await
-        .map_err(store_error)?;
-    if reserved.rows_affected == 0 {
+    if let Some(existing) = by_key(&txn, id, key.as_str()).await? {
         txn.rollback().await.map_err(store_error)?;
-        let refundable = payment(db, id).await?.map_or(0, |p| p.refundable());
+        return Ok(RefundReservation::Existing(super::to_refund(existing)));
+    }
+    let payment = super::to_payment(row.clone())?;
+    if payment.status != PaymentStatus::Succeeded {
+        txn.rollback().await.map_err(store_error)?;
+        return Ok(RefundReservation::NotRefundable(payment.status));
+    }
+    let refundable = payment.refundable();
+    let amount = amount.unwrap_or(refundable);
+    if amount <= 0 || amount > refundable {
+        txn.rollback().await.map_err(store_error)?;
         return Ok(RefundReservation::Exceeds { refundable });
     }
-    let row = payment_refunds::ActiveModel {
+    let refund = payment_refunds::ActiveModel {
         payment_id: Set(id.as_uuid()),
         idempotency_key: Set(Some(key.as_str().to_owned())),
         gateway_id: Set(None),
@@ -123,22 +147,13 @@ pub(super) async fn reserve(
         created_at: Set(at),
         updated_at: Set(at),
         ..Default::default()
-    };
-    match row.insert(&txn).await.map_err(store_error) {
-        Ok(row) => {
-            txn.commit().await.map_err(store_error)?;
-            Ok(RefundReservation::Reserved(super::to_refund(row)))
-        }
-        // The same admin key raced in parallel: the other one reserved it.
-        Err(StoreError::Duplicate { .. }) => {
-            txn.rollback().await.map_err(store_error)?;
-            let existing = by_key(db, id, key)
-                .await?
-                .ok_or_else(|| StoreError::unexpected("a refund vanished"))?;
-            Ok(RefundReservation::Existing(super::to_refund(existing)))
-        }
-        Err(other) => Err(other),
     }
+    .insert(&txn)
+    .await
+    .map_err(store_error)?;
+    recompute(&txn, &row).await?;
+    txn.commit().await.map_err(store_error)?;
+    Ok(RefundReservation::Reserved(super::to_refund(refund)))
 }
 
 pub(super) async fn settle(
@@ -149,8 +164,13 @@ pub(super) async fn settle(
     status: &str,
     at: DateTime<Utc>,
 ) -> Result<Option<Payment>, StoreError> {
-    let txn = db.begin().await.map_err(store_error)?;
     use payment_refunds::Column as R;
+    let txn = db.begin().await.map_err(store_error)?;
+    let Some(row) = lock(&txn, payments::Column::Id.eq(id.as_uuid()), at).await? else {
+        txn.rollback().await.map_err(store_error)?;
+        return Ok(None);
+    };
+    // Only a refund still reserved: a webhook may have settled it first.
     let mut update = payment_refunds::Entity::update_many()
         .col_expr(R::Status, Expr::value(status))
         .col_expr(R::UpdatedAt, Expr::value(at))
@@ -160,73 +180,84 @@ pub(super) async fn settle(
     if let Some(gateway_id) = gateway_id {
         update = update.col_expr(R::GatewayId, Expr::value(gateway_id));
     }
-    let settled = update.exec(&txn).await.map_err(store_error)?;
-    if settled.rows_affected == 1 && !counts(status) {
-        let amount = by_key(&txn, id, key).await?.map_or(0, |r| r.amount);
-        adjust(&txn, id.as_uuid(), -amount, at).await?;
-    }
-    let current = payment(&txn, id).await?;
+    update.exec(&txn).await.map_err(store_error)?;
+    recompute(&txn, &row).await?;
+    let payment = current(&txn, id).await?;
     txn.commit().await.map_err(store_error)?;
-    Ok(current)
+    Ok(payment)
+}
+
+/// Which stored refund a reported one is: by the gateway's id; else one of ours by the
+/// reference it carries; else, without a reference, the only reservation of that amount.
+async fn match_reported(
+    db: &impl ConnectionTrait,
+    payment: uuid::Uuid,
+    gateway_id: &str,
+    amount: i64,
+    reference: Option<&str>,
+) -> Result<Option<payment_refunds::Model>, StoreError> {
+    use payment_refunds::Column as R;
+    let by_id = payment_refunds::Entity::find()
+        .filter(R::GatewayId.eq(gateway_id))
+        .one(db)
+        .await
+        .map_err(store_error)?;
+    if by_id.is_some() {
+        return Ok(by_id);
+    }
+    let reserved = payment_refunds::Entity::find()
+        .filter(R::PaymentId.eq(payment))
+        .filter(R::Status.eq(RESERVED));
+    if let Some(reference) = reference {
+        return reserved
+            .filter(R::IdempotencyKey.eq(reference))
+            .one(db)
+            .await
+            .map_err(store_error);
+    }
+    let mut candidates = reserved
+        .filter(R::Amount.eq(amount))
+        .limit(2)
+        .all(db)
+        .await
+        .map_err(store_error)?;
+    Ok(if candidates.len() == 1 {
+        candidates.pop()
+    } else {
+        None
+    })
 }
 
 /// A refund the gateway reports (`refund.*` events): one of ours, or one made elsewhere
-/// (the dashboard). Returns whether anything changed.
+/// (the dashboard). Statuses only move up (see `refund_stage`). Returns whether anything
+/// changed.
 pub(super) async fn reported(
     db: &impl ConnectionTrait,
     intent: &str,
     gateway_id: &str,
     amount: i64,
     status: &str,
+    reference: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     use payment_refunds::Column as R;
-    let Some(payment) = payments::Entity::find()
-        .filter(payments::Column::IntentId.eq(intent))
-        .one(db)
-        .await
-        .map_err(store_error)?
-    else {
+    let Some(payment) = lock(db, payments::Column::IntentId.eq(intent), at).await? else {
         return Ok(false);
     };
-    let known = payment_refunds::Entity::find()
-        .filter(R::GatewayId.eq(gateway_id))
-        .one(db)
-        .await
-        .map_err(store_error)?;
-    // One of ours whose gateway id is not stored yet: the reservation of that amount.
-    let known = match known {
-        Some(row) => Some(row),
-        None => payment_refunds::Entity::find()
-            .filter(R::PaymentId.eq(payment.id))
-            .filter(R::Status.eq(RESERVED))
-            .filter(R::Amount.eq(amount))
-            .one(db)
-            .await
-            .map_err(store_error)?,
-    };
-    match known {
+    match match_reported(db, payment.id, gateway_id, amount, reference).await? {
         Some(row) => {
-            if row.status == status && row.gateway_id.as_deref() == Some(gateway_id) {
+            if refund_stage(status) <= refund_stage(&row.status) {
                 return Ok(false);
             }
-            let delta = match (counts(&row.status), counts(status)) {
-                (true, false) => -row.amount,
-                (false, true) => row.amount,
-                _ => 0,
-            };
             payment_refunds::Entity::update_many()
                 .col_expr(R::Status, Expr::value(status))
                 .col_expr(R::GatewayId, Expr::value(gateway_id))
                 .col_expr(R::UpdatedAt, Expr::value(at))
                 .filter(R::Id.eq(row.id))
+                .filter(R::Status.eq(row.status.as_str()))
                 .exec(db)
                 .await
                 .map_err(store_error)?;
-            if delta != 0 {
-                adjust(db, payment.id, delta, at).await?;
-            }
-            Ok(true)
         }
         None => {
             payment_refunds::ActiveModel {
@@ -243,31 +274,35 @@ pub(super) async fn reported(
             .insert(db)
             .await
             .map_err(store_error)?;
-            if counts(status) {
-                // Never above what was paid, even when a charge total counted it already.
-                let counted: i64 = payment_refunds::Entity::find()
-                    .select_only()
-                    .column_as(sum(R::Amount), "total")
-                    .filter(R::PaymentId.eq(payment.id))
-                    .filter(R::Status.is_not_in(["failed", "canceled"]))
-                    .into_tuple::<Option<i64>>()
-                    .one(db)
-                    .await
-                    .map_err(store_error)?
-                    .flatten()
-                    .unwrap_or(0);
-                let total = Ord::min(Ord::max(counted, payment.amount_refunded), payment.amount);
-                payments::Entity::update_many()
-                    .col_expr(payments::Column::AmountRefunded, Expr::value(total))
-                    .col_expr(payments::Column::UpdatedAt, Expr::value(at))
-                    .filter(payments::Column::Id.eq(payment.id))
-                    .exec(db)
-                    .await
-                    .map_err(store_error)?;
-            }
-            Ok(true)
         }
     }
+    recompute(db, &payment).await?;
+    Ok(true)
+}
+
+/// The charge's refunded total the gateway reports (`charge.refunded`): it never lowers
+/// what is recorded.
+pub(super) async fn reported_total(
+    db: &impl ConnectionTrait,
+    intent: &str,
+    total: i64,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(mut payment) = lock(db, payments::Column::IntentId.eq(intent), at).await? else {
+        return Ok(false);
+    };
+    if payment.status != PaymentStatus::Succeeded.as_str() || total <= payment.gateway_refunded {
+        return Ok(false);
+    }
+    payments::Entity::update_many()
+        .col_expr(payments::Column::GatewayRefunded, Expr::value(total))
+        .filter(payments::Column::Id.eq(payment.id))
+        .exec(db)
+        .await
+        .map_err(store_error)?;
+    payment.gateway_refunded = total;
+    recompute(db, &payment).await?;
+    Ok(true)
 }
 
 pub(super) async fn stats(db: &DatabaseConnection) -> Result<BillingStats, StoreError> {
@@ -304,4 +339,19 @@ pub(super) async fn stats(db: &DatabaseConnection) -> Result<BillingStats, Store
             .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use devforge_billing::payment::refund_counts;
+
+    #[test]
+    fn only_refunds_on_their_way_back_count() {
+        for counted in ["pending", "requires_action", "succeeded"] {
+            assert!(refund_counts(counted));
+        }
+        for not in ["reserved", "failed", "canceled"] {
+            assert!(!refund_counts(not));
+        }
+    }
 }

@@ -4,6 +4,11 @@
 pub mod activations;
 pub mod audit_log;
 pub mod billing_customers;
+pub mod extension_downloads;
+pub mod extension_reviews;
+pub mod extension_tags;
+pub mod extension_versions;
+pub mod extensions;
 pub mod gateway_events;
 pub mod kb_article_tags;
 pub mod kb_articles;

@@ -19,6 +19,10 @@ pub struct Model {
     /// A digest of the request, to tell a replay from a reused key.
     pub fingerprint: String,
     pub amount_refunded: i64,
+    /// Set aside for refunds asked of the gateway and not answered yet.
+    pub amount_reserved: i64,
+    /// The charge's refunded total as the gateway last reported it.
+    pub gateway_refunded: i64,
     pub dispute: Option<String>,
     pub license_id: Option<Uuid>,
     pub fulfilled_at: Option<DateTimeUtc>,

@@ -6,9 +6,9 @@
 //! then by slug, so equal ranks still list in a stable order.
 
 use super::articles::with_tags;
-use super::search_sql::{Params, fts5_match, headline_options, postgres_text};
 use crate::entities::kb_articles;
 use crate::error::store_error;
+use crate::search_sql::{Params, fts5_match, headline_options, postgres_text};
 use devforge_domain::{Page, PageRequest, StoreError};
 use devforge_support::ports::ArticleFilter;
 use devforge_support::{ArticleHit, SearchQuery, Snippet};

@@ -1,8 +1,8 @@
 //! Ticket lists: filters, the effective-status rule, full text and sorting.
 
-use super::search_sql::{fts5_match, postgres_text};
 use super::tickets::to_ticket;
 use crate::entities::tickets;
+use crate::search_sql::{fts5_match, postgres_text};
 use chrono::{DateTime, Utc};
 use devforge_domain::{Page, PageRequest, StoreError};
 use devforge_support::ports::{AssigneeFilter, TicketFilter, TicketSort};

@@ -1,4 +1,5 @@
-//! Full-text search input and output that both databases treat alike.
+//! Full-text search input and output that both databases treat alike (shared by the
+//! support knowledge base and the marketplace).
 //!
 //! PostgreSQL (`tsvector`, the `english` configuration) and SQLite (FTS5 with the Porter
 //! tokenizer) stem English words the same way for ordinary text, but only PostgreSQL drops
@@ -11,7 +12,7 @@
 //! matched words; [`Snippet::from_marked`] escapes the text for HTML and turns the markers
 //! into `<mark>` tags, so a client can render a snippet without trusting article bodies.
 
-use devforge_domain::InvalidValue;
+use crate::InvalidValue;
 
 /// PostgreSQL's English stop words (`tsearch_data/english.stop`, from Snowball).
 const STOP_WORDS: [&str; 127] = [

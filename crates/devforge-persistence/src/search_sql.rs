@@ -3,17 +3,16 @@
 //! Terms are lower-case alphanumerics (the domain guarantees it), so neither spelling can
 //! carry query syntax; they are still passed as bound values, never spliced into SQL.
 
-use devforge_support::SearchQuery;
-use devforge_support::search::{MATCH_END, MATCH_START};
+use devforge_domain::search::{MATCH_END, MATCH_START, SearchQuery};
 use sea_orm::{DbBackend, Value};
 
 /// PostgreSQL: the text for `plainto_tsquery('english', …)`, which ANDs the stemmed terms.
-pub(super) fn postgres_text(query: &SearchQuery) -> String {
+pub(crate) fn postgres_text(query: &SearchQuery) -> String {
     query.terms().join(" ")
 }
 
 /// SQLite FTS5: every term as a quoted string, which FTS5 ANDs (and stems with Porter).
-pub(super) fn fts5_match(query: &SearchQuery) -> String {
+pub(crate) fn fts5_match(query: &SearchQuery) -> String {
     query
         .terms()
         .iter()
@@ -23,19 +22,19 @@ pub(super) fn fts5_match(query: &SearchQuery) -> String {
 }
 
 /// `ts_headline` options producing a short excerpt with the domain's match markers.
-pub(super) fn headline_options() -> String {
+pub(crate) fn headline_options() -> String {
     format!("StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=30, MinWords=12")
 }
 
 /// Builds a hand-written statement's values alongside its text, numbering placeholders
 /// the way the backend wants them (`$1` on PostgreSQL, `?` on SQLite).
-pub(super) struct Params {
+pub(crate) struct Params {
     backend: DbBackend,
     values: Vec<Value>,
 }
 
 impl Params {
-    pub(super) fn new(backend: DbBackend) -> Self {
+    pub(crate) fn new(backend: DbBackend) -> Self {
         Self {
             backend,
             values: Vec::new(),
@@ -43,7 +42,7 @@ impl Params {
     }
 
     /// Binds `value` and returns its placeholder.
-    pub(super) fn bind(&mut self, value: impl Into<Value>) -> String {
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> String {
         self.values.push(value.into());
         match self.backend {
             DbBackend::Postgres => format!("${}", self.values.len()),
@@ -51,7 +50,7 @@ impl Params {
         }
     }
 
-    pub(super) fn into_values(self) -> Vec<Value> {
+    pub(crate) fn into_values(self) -> Vec<Value> {
         self.values
     }
 }
@@ -59,7 +58,7 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::{Params, fts5_match, postgres_text};
-    use devforge_support::SearchQuery;
+    use devforge_domain::SearchQuery;
     use sea_orm::DbBackend;
 
     #[test]

@@ -1,0 +1,111 @@
+//! The marketplace service: listings in [`listings`], versions and the review queue in
+//! [`versions`], ratings in [`reviews`], downloads in [`downloads`].
+
+mod downloads;
+mod listings;
+mod reviews;
+mod versions;
+
+pub use downloads::Download;
+pub use listings::{ExtensionChanges, ExtensionDetail, NewExtension, OwnedExtension};
+pub use versions::NewVersion;
+
+use crate::error::MarketError;
+use crate::extension::Extension;
+use crate::name::ExtensionName;
+use crate::ports::{EntitlementCheck, MarketStore, PackageStore};
+use devforge_domain::{Clock, Role, UserId};
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The account.
+    pub user_id: UserId,
+    /// Its current role.
+    pub role: Role,
+}
+
+impl Caller {
+    fn is_admin(self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whether the caller owns `extension` or administers the marketplace.
+    fn manages(self, extension: &Extension) -> bool {
+        self.is_admin() || extension.owner == self.user_id
+    }
+}
+
+/// Extensions, versions, reviews and downloads.
+#[derive(Debug, Clone)]
+pub struct MarketplaceService<S, P, E, C> {
+    store: S,
+    packages: P,
+    entitlements: E,
+    clock: C,
+}
+
+impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
+    MarketplaceService<S, P, E, C>
+{
+    /// A service over its ports.
+    pub fn new(store: S, packages: P, entitlements: E, clock: C) -> Self {
+        Self {
+            store,
+            packages,
+            entitlements,
+            clock,
+        }
+    }
+
+    /// The same service over another store and entitlement check (one worker's pool).
+    pub fn with_parts<S2: MarketStore, E2: EntitlementCheck>(
+        &self,
+        store: S2,
+        entitlements: E2,
+    ) -> MarketplaceService<S2, P, E2, C>
+    where
+        P: Clone,
+        C: Clone,
+    {
+        MarketplaceService {
+            store,
+            packages: self.packages.clone(),
+            entitlements,
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The extension named `name` (`raw`), public or not.
+    async fn stored(&self, raw: &str) -> Result<Extension, MarketError> {
+        let name = ExtensionName::parse(raw).map_err(|_| MarketError::ExtensionNotFound)?;
+        self.store
+            .find_extension(&name)
+            .await?
+            .ok_or(MarketError::ExtensionNotFound)
+    }
+
+    /// The extension if `viewer` may see it: public ones for everyone, the others for their
+    /// owner and admins.
+    async fn visible(&self, viewer: Option<Caller>, raw: &str) -> Result<Extension, MarketError> {
+        let extension = self.stored(raw).await?;
+        if extension.is_public() || viewer.is_some_and(|v| v.manages(&extension)) {
+            Ok(extension)
+        } else {
+            Err(MarketError::ExtensionNotFound)
+        }
+    }
+
+    /// The extension if `caller` manages it (others: not found when it is not public,
+    /// forbidden when it is).
+    async fn managed(&self, caller: Caller, raw: &str) -> Result<Extension, MarketError> {
+        let extension = self.visible(Some(caller), raw).await?;
+        if caller.manages(&extension) {
+            Ok(extension)
+        } else {
+            Err(MarketError::Forbidden(
+                "only the owner or an admin may do this",
+            ))
+        }
+    }
+}
