@@ -10,7 +10,8 @@
 //!   the row that causes them, by relative updates.
 //! - Full text over name and display name (weighted most), tags, then description:
 //!   a generated weighted `tsvector` with a GIN index on PostgreSQL; an FTS5 table (Porter
-//!   stemming) kept by triggers on SQLite.
+//!   stemming) on SQLite, written by the adapter without stop words, as PostgreSQL's
+//!   vector has none.
 
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
@@ -106,26 +107,16 @@ ALTER TABLE extensions ADD COLUMN search tsvector GENERATED ALWAYS AS (
 CREATE INDEX extensions_search ON extensions USING GIN (search);
 ";
 
+/// Filled by the adapter with the listing's words minus stop words (which PostgreSQL's
+/// `tsvector` leaves out too), so prefix queries match the same words on both databases.
 const SQLITE_SEARCH: &str = r"
 CREATE VIRTUAL TABLE extension_search USING fts5(
     extension_id UNINDEXED, name, display_name, tags, description,
     tokenize = 'porter unicode61'
 );
-CREATE TRIGGER extensions_search_insert AFTER INSERT ON extensions BEGIN
-    INSERT INTO extension_search (extension_id, name, display_name, tags, description)
-        VALUES (new.id, new.name, new.display_name, new.tags_text, new.description);
-END;
-CREATE TRIGGER extensions_search_update
-    AFTER UPDATE OF display_name, tags_text, description ON extensions BEGIN
-    UPDATE extension_search
-        SET display_name = new.display_name, tags = new.tags_text, description = new.description
-        WHERE extension_id = new.id;
-END;
 ";
 
 const SQLITE_SEARCH_DOWN: &str = r"
-DROP TRIGGER IF EXISTS extensions_search_update;
-DROP TRIGGER IF EXISTS extensions_search_insert;
 DROP TABLE IF EXISTS extension_search;
 ";
 

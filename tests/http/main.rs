@@ -7,6 +7,7 @@ mod billing;
 mod concurrency;
 mod knowledge_base;
 mod licensing;
+mod marketplace;
 mod migrations;
 mod ops;
 mod rate_limit;

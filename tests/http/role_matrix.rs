@@ -104,6 +104,84 @@ fn rows() -> Vec<Row> {
             "/v1/licenses/{id}/activations/{activation_id}",
             [401, 204, 404, 404, 204],
         ),
+        row(Method::GET, "/v1/extensions", [200, 200, 200, 200, 200]),
+        row(Method::POST, "/v1/extensions", [401, 201, 201, 201, 201]),
+        row(
+            Method::GET,
+            "/v1/extensions/{name}",
+            [200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::PATCH,
+            "/v1/extensions/{name}",
+            [401, 200, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/extensions/{name}/versions",
+            [401, 201, 403, 403, 403],
+        ),
+        row(
+            Method::POST,
+            "/v1/extensions/{name}/versions/{version}/yank",
+            [401, 200, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/extensions/{name}/versions/{version}/unyank",
+            [401, 200, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/extensions/{name}/versions/{version}/approve",
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/extensions/{name}/versions/{version}/reject",
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/extensions/{name}/versions/{version}/download",
+            [200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/extensions/{name}/latest/download",
+            [200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/extensions/{name}/stats",
+            [401, 200, 403, 403, 200],
+        ),
+        row(
+            Method::GET,
+            "/v1/extensions/{name}/reviews",
+            [200, 200, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/v1/extensions/{name}/reviews",
+            [401, 403, 201, 201, 201],
+        ),
+        row(
+            Method::PUT,
+            "/v1/extensions/{name}/reviews",
+            [401, 404, 200, 200, 200],
+        ),
+        row(
+            Method::DELETE,
+            "/v1/extensions/{name}/reviews",
+            [401, 404, 204, 204, 204],
+        ),
+        row(Method::GET, "/v1/me/extensions", [401, 200, 200, 200, 200]),
+        row(
+            Method::GET,
+            "/v1/admin/extensions/pending",
+            [401, 403, 403, 403, 200],
+        ),
         row(Method::POST, "/v1/payments", [401, 201, 201, 201, 201]),
         row(Method::GET, "/v1/payments", [401, 200, 200, 200, 200]),
         row(Method::GET, "/v1/payments/{id}", [401, 200, 404, 200, 200]),
@@ -285,6 +363,53 @@ fn call(row: &Row, cast: &Cast, caller: &str, attempt: usize) -> (String, Option
             };
             (format!("/v1/licenses/{license}/activations/{seat}"), None)
         }
+        "/v1/extensions" if row.method == Method::POST => (
+            row.template.into(),
+            Some(
+                json!({"name": format!("matrix-by-{}", caller.replace('_', "-")), "display_name": "New", "description": "New", "category": "other"}),
+            ),
+        ),
+        "/v1/extensions/{name}" => (
+            row.template.replace("{name}", "matrix-ext"),
+            (row.method == Method::PATCH)
+                .then(|| json!({"display_name": format!("Matrix {attempt}")})),
+        ),
+        "/v1/extensions/{name}/versions" => (
+            format!("/v1/extensions/matrix-ext/versions?version=5.0.{attempt}"),
+            None,
+        ),
+        "/v1/extensions/{name}/versions/{version}/yank"
+        | "/v1/extensions/{name}/versions/{version}/unyank" => (
+            row.template
+                .replace("{name}", "matrix-ext")
+                .replace("{version}", "1.0.1"),
+            None,
+        ),
+        "/v1/extensions/{name}/versions/{version}/approve" => (
+            row.template
+                .replace("{name}", "matrix-ext")
+                .replace("{version}", "2.0.0"),
+            None,
+        ),
+        "/v1/extensions/{name}/versions/{version}/reject" => (
+            row.template
+                .replace("{name}", "matrix-ext")
+                .replace("{version}", "3.0.0"),
+            Some(json!({"reason": "matrix"})),
+        ),
+        "/v1/extensions/{name}/versions/{version}/download" => (
+            row.template
+                .replace("{name}", "matrix-ext")
+                .replace("{version}", "1.0.0"),
+            None,
+        ),
+        "/v1/extensions/{name}/reviews" => (
+            row.template.replace("{name}", "matrix-ext"),
+            matches!(row.method, Method::POST | Method::PUT).then(|| json!({"rating": 4})),
+        ),
+        "/v1/extensions/{name}/latest/download" | "/v1/extensions/{name}/stats" => {
+            (row.template.replace("{name}", "matrix-ext"), None)
+        }
         "/v1/payments" if row.method == Method::POST => {
             (row.template.into(), Some(json!({"product": "matrix-pro"})))
         }
@@ -365,6 +490,40 @@ fn call(row: &Row, cast: &Cast, caller: &str, attempt: usize) -> (String, Option
     }
 }
 
+/// `matrix-ext` of `user`'s: 1.0.0 and 1.0.1 public, 2.0.0 and 3.0.0 pending.
+async fn marketplace(app: &TestApp, user: &Account, admin: &Account) {
+    let extension = json!({"name": "matrix-ext", "display_name": "Matrix", "description": "Matrix", "category": "other"});
+    assert_eq!(
+        app.post("/v1/extensions", extension, Some(&user.token))
+            .await
+            .status(),
+        201
+    );
+    for version in ["1.0.0", "1.0.1", "2.0.0", "3.0.0"] {
+        let upload = app
+            .request(
+                Method::POST,
+                &format!("/v1/extensions/matrix-ext/versions?version={version}"),
+                Some(&user.token),
+            )
+            .header("content-type", "application/octet-stream")
+            .body(b"package".to_vec())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(upload.status(), 201, "uploading {version}");
+    }
+    for version in ["1.0.0", "1.0.1"] {
+        let path = format!("/v1/extensions/matrix-ext/versions/{version}/approve");
+        assert_eq!(
+            app.post(&path, json!({}), Some(&admin.token))
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
 async fn cast(app: &TestApp) -> Cast {
     let user = app.register("user@example.com").await;
     let admin = app
@@ -401,6 +560,7 @@ async fn cast(app: &TestApp) -> Cast {
             .await;
         assert_eq!(created.status(), 201);
     }
+    marketplace(app, &user, &admin).await;
     let payment = app
         .request(Method::POST, "/v1/payments", Some(&user.token))
         .header("idempotency-key", "matrix-payment")
@@ -442,7 +602,11 @@ async fn every_route_answers_each_caller_as_the_matrix_says() {
                 let mut request = app
                     .request(row.method.clone(), &path, cast.token(caller))
                     .header("idempotency-key", format!("matrix-{attempt}"));
-                if let Some(body) = body {
+                if row.template.ends_with("/versions") {
+                    request = request
+                        .header("content-type", "application/octet-stream")
+                        .body(b"package".to_vec());
+                } else if let Some(body) = body {
                     request = request.json(&body);
                 }
                 let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));

@@ -1,14 +1,16 @@
 //! The composition root: builds the adapters, hands them to the services, and mounts the
 //! routes with their middleware. Nothing else in the workspace names concrete adapters.
 
-use crate::desk::LicensingDesk;
+use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::metrics::Metrics;
 use crate::middleware::{
     cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
     security_headers::security_headers,
 };
 use crate::openapi::ApiDoc;
-use crate::routes::{admin, articles, auth, licenses, ops, payments, products, tickets};
+use crate::routes::{
+    admin, articles, auth, extensions, licenses, ops, payments, products, tickets,
+};
 use crate::secrets;
 use crate::settings::Settings;
 use crate::state::{AppState, Billing, Licensing};
@@ -24,9 +26,11 @@ use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityServ
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
+use devforge_marketplace::MarketplaceService;
+use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
     Database, DatabaseKind, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
-    SqlLicensingStore, SqlSupportStore,
+    SqlLicensingStore, SqlMarketStore, SqlSupportStore,
 };
 use devforge_stripe::StripeGateway;
 use devforge_support::{Lifecycle, SupportConfig, SupportService};
@@ -129,11 +133,27 @@ pub async fn build_state(
     );
     let licensing = Arc::new(licensing);
     let billing = build_billing(settings, &database, &licensing)?;
+    let packages = match settings.package_store.as_deref() {
+        Some(bucket) if bucket.starts_with("s3://") => {
+            ObjectPackageStore::in_s3_bucket(bucket.trim_start_matches("s3://"))
+        }
+        Some(directory) => ObjectPackageStore::in_directory(std::path::Path::new(directory)),
+        None => ObjectPackageStore::in_directory(&settings.resolved_data_dir().join("packages")),
+    }
+    .map_err(|e| StartupError::Config(format!("DEVFORGE_PACKAGE_STORE: {e}")))?;
+    let market = MarketplaceService::new(
+        SqlMarketStore::new(database.clone()),
+        packages,
+        LicensingEntitlements::new(Arc::clone(&licensing)),
+        SystemClock,
+    );
     Ok(AppState {
         identity: Arc::new(identity),
         licensing,
         support: Arc::new(support),
         billing,
+        market: Arc::new(market),
+        max_package_bytes: settings.max_package_bytes,
         trusted_proxies: settings.trusted_proxies.clone().into(),
         pools: Arc::new(vec![database.clone()]),
         database,
@@ -414,6 +434,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         )));
     }
     let max_body = settings.max_body_bytes;
+    let max_package = settings.max_package_bytes;
     let worker_pools = Arc::clone(&pools);
     let server = HttpServer::new(move || {
         let worker = next_worker.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -423,6 +444,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         let (app, api) = App::new()
             .app_data(data)
             .app_data(json)
+            .app_data(web::PayloadConfig::new(max_body.max(max_package)))
             .app_data(path)
             .app_data(query)
             .into_utoipa_app()
@@ -478,6 +500,30 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
                     )
                     .service(scope("/webhooks").service(payments::stripe_webhook))
                     .service(
+                        scope("/extensions")
+                            .service(extensions::list_extensions)
+                            .service(extensions::create_extension)
+                            .service(extensions::get_extension)
+                            .service(extensions::update_extension)
+                            .service(extensions::upload_version)
+                            .service(extensions::yank)
+                            .service(extensions::unyank)
+                            .service(extensions::approve)
+                            .service(extensions::reject)
+                            .service(extensions::download_version)
+                            .service(extensions::download_latest)
+                            .service(extensions::extension_stats)
+                            .service(extensions::list_reviews)
+                            .service(extensions::create_review)
+                            .service(extensions::edit_review)
+                            .service(extensions::delete_review),
+                    )
+                    .service(
+                        scope("/me")
+                            .wrap(from_fn(extract::logged_in))
+                            .service(extensions::my_extensions),
+                    )
+                    .service(
                         scope("/support/tickets")
                             .wrap(from_fn(extract::logged_in))
                             .service(tickets::open_ticket)
@@ -507,7 +553,8 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
                             .service(admin::list_users)
                             .service(admin::update_user)
                             .service(admin::stats)
-                            .service(admin::audit),
+                            .service(admin::audit)
+                            .service(extensions::pending_versions),
                     ),
             )
             .split_for_parts();

@@ -143,3 +143,26 @@ impl LicensingDesk {
             .map_err(failed)
     }
 }
+
+/// The marketplace's entitlement check, answered by the licensing service.
+#[derive(Debug, Clone)]
+pub struct LicensingEntitlements {
+    licensing: Arc<Licensing>,
+}
+
+impl LicensingEntitlements {
+    /// A check over `licensing`.
+    #[must_use]
+    pub fn new(licensing: Arc<Licensing>) -> Self {
+        Self { licensing }
+    }
+}
+
+impl devforge_marketplace::ports::EntitlementCheck for LicensingEntitlements {
+    async fn holds(&self, user: UserId, entitlement: &str) -> Result<bool, String> {
+        self.licensing
+            .holds_entitlement(user, entitlement)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -345,7 +345,7 @@ impl From<LicensingError> for ApiError {
 }
 
 #[derive(Debug)]
-struct StringError(String);
+pub(crate) struct StringError(pub(crate) String);
 
 impl std::fmt::Display for StringError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

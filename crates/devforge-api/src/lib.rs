@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod extract_errors;
+pub mod market_errors;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Accounts and sessions"),
         (name = "products", description = "The product catalogue"),
         (name = "licenses", description = "Licenses, machine activations, validation and offline certificates"),
+        (name = "marketplace", description = "Extensions: search, versions and packages, reviews, downloads"),
         (name = "payments", description = "Payments through Stripe, refunds, and Stripe's webhooks"),
         (name = "support", description = "Support tickets, their messages and history"),
         (name = "knowledge base", description = "Help articles: reading, search, feedback, and editing by staff"),

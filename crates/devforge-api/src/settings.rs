@@ -273,6 +273,21 @@ pub struct Settings {
     )]
     pub stripe_webhook_tolerance_secs: u32,
 
+    /// Where marketplace packages are kept: a directory (default: `packages` in the data
+    /// directory), or `s3://bucket` for an S3-compatible store (credentials, region and
+    /// endpoint from the standard `AWS_*` variables).
+    #[arg(long, env = "DEVFORGE_PACKAGE_STORE", global = true)]
+    pub package_store: Option<String>,
+
+    /// Largest marketplace package accepted, in bytes.
+    #[arg(
+        long,
+        env = "DEVFORGE_MAX_PACKAGE_BYTES",
+        default_value_t = 50 * 1024 * 1024,
+        global = true
+    )]
+    pub max_package_bytes: usize,
+
     /// Give each new support ticket to the support member with the fewest active tickets.
     #[arg(
         long,

@@ -1,13 +1,15 @@
 //! What every handler can reach: the services, wired to concrete adapters.
 
-use crate::desk::LicensingDesk;
+use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::metrics::Metrics;
 use devforge_billing::BillingService;
 use devforge_domain::SystemClock;
 use devforge_identity::{BcryptHasher, IdentityService};
 use devforge_licensing::LicensingService;
+use devforge_marketplace::MarketplaceService;
+use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
-    Database, SqlBillingStore, SqlIdentityStore, SqlLicensingStore, SqlSupportStore,
+    Database, SqlBillingStore, SqlIdentityStore, SqlLicensingStore, SqlMarketStore, SqlSupportStore,
 };
 use devforge_stripe::StripeGateway;
 use devforge_support::SupportService;
@@ -23,6 +25,10 @@ pub type Licensing = LicensingService<SqlLicensingStore, SystemClock>;
 /// The billing service as the server runs it.
 pub type Billing = BillingService<SqlBillingStore, StripeGateway, LicensingDesk, SystemClock>;
 
+/// The marketplace as the server runs it.
+pub type Market =
+    MarketplaceService<SqlMarketStore, ObjectPackageStore, LicensingEntitlements, SystemClock>;
+
 /// The support service as the server runs it.
 pub type Support = SupportService<SqlSupportStore, SystemClock>;
 
@@ -37,6 +43,10 @@ pub struct AppState {
     pub support: Arc<Support>,
     /// Payments; `None` when no Stripe key is configured.
     pub billing: Option<Arc<Billing>>,
+    /// Extensions, versions, reviews and downloads.
+    pub market: Arc<Market>,
+    /// The largest package an upload may carry, in bytes.
+    pub max_package_bytes: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpAddr]>,
     /// The database this state's services use, for readiness.
@@ -67,11 +77,16 @@ impl AppState {
                     LicensingDesk::new(Arc::clone(&licensing)),
                 ))
             }),
+            market: Arc::new(self.market.with_parts(
+                SqlMarketStore::new(database.clone()),
+                LicensingEntitlements::new(Arc::clone(&licensing)),
+            )),
             support: Arc::new(
                 self.support
                     .with_store(SqlSupportStore::new(database.clone())),
             ),
             trusted_proxies: Arc::clone(&self.trusted_proxies),
+            max_package_bytes: self.max_package_bytes,
             database,
             pools,
             metrics: Arc::clone(&self.metrics),

@@ -156,9 +156,12 @@ pub const MATCH_START: char = '\u{E000}';
 pub const MATCH_END: char = '\u{E001}';
 
 /// A parsed search: the words every result must contain (after stemming).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchQuery {
     terms: Vec<String>,
+    /// For search-as-you-type: the last word when it is a stop word, kept because it may
+    /// be the start of a longer word (`an` of `analyzer`).
+    typing: Option<String>,
 }
 
 impl SearchQuery {
@@ -186,7 +189,34 @@ impl SearchQuery {
                 break;
             }
         }
-        Ok(Self { terms })
+        Ok(Self {
+            terms,
+            typing: None,
+        })
+    }
+
+    /// Parses what a user is typing: as [`Self::parse`], but a last word that is a stop
+    /// word is kept apart ([`Self::typing`]) to be matched as a plain prefix.
+    ///
+    /// # Errors
+    /// As [`Self::parse`].
+    pub fn parse_typing(raw: &str) -> Result<Self, InvalidValue> {
+        let mut query = Self::parse(raw)?;
+        let ends_in_word = raw.chars().last().is_some_and(char::is_alphanumeric);
+        let last = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .rfind(|w| !w.is_empty())
+            .map(str::to_lowercase);
+        if let Some(last) = last.filter(|w| ends_in_word && STOP_WORDS.contains(&w.as_str())) {
+            query.typing = Some(last);
+        }
+        Ok(query)
+    }
+
+    /// The last word being typed, when it is a stop word (see [`Self::parse_typing`]).
+    #[must_use]
+    pub fn typing(&self) -> Option<&str> {
+        self.typing.as_deref()
     }
 
     /// The terms, lower-case alphanumerics, in the order typed.
@@ -198,8 +228,22 @@ impl SearchQuery {
     /// Whether nothing searchable is left (such a query matches nothing).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+        self.terms.is_empty() && self.typing.is_none()
     }
+}
+
+/// `text` as an index should hold it for prefix search: its words, lower-cased, without
+/// stop words. PostgreSQL's `english` configuration drops them from every `tsvector`; an
+/// FTS5 index fed this text holds the same words, so a prefix such as `an` matches
+/// `analyzer` on both and `and` on neither.
+#[must_use]
+pub fn without_stop_words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .filter(|word| !STOP_WORDS.contains(&word.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A short excerpt of a matching document, HTML-escaped, matched words in `<mark>`.
@@ -258,6 +302,27 @@ mod tests {
         assert!(SearchQuery::parse("how to do it").is_ok_and(|q| q.is_empty()));
         assert!(SearchQuery::parse(&"a".repeat(201)).is_err());
         assert!(SearchQuery::parse("Überwachung").is_ok_and(|q| q.terms() == ["überwachung"]));
+    }
+
+    #[test]
+    fn indexed_text_keeps_words_but_not_stop_words() {
+        assert_eq!(
+            super::without_stop_words("Runnables and inlay-hints for the Rust analyzer"),
+            "runnables inlay hints rust analyzer"
+        );
+    }
+
+    #[test]
+    fn a_stop_word_being_typed_is_kept_as_a_prefix() {
+        let typing = SearchQuery::parse_typing("rust-an").unwrap_or_default();
+        assert_eq!(
+            (typing.terms(), typing.typing()),
+            (&["rust".to_owned()][..], Some("an"))
+        );
+        let done = SearchQuery::parse_typing("rust an ").unwrap_or_default();
+        assert_eq!(done.typing(), None, "a finished word is a stop word again");
+        assert!(SearchQuery::parse("an").is_ok_and(|q| q.is_empty()));
+        assert!(SearchQuery::parse_typing("an").is_ok_and(|q| !q.is_empty()));
     }
 
     #[test]

@@ -430,6 +430,43 @@ impl<S: LicensingStore, C: Clock> LicensingService<S, C> {
         Ok(self.store.list_licenses(filter, page).await?)
     }
 
+    /// Whether `user` holds an active license, not expired past its grace period, that
+    /// carries `entitlement` (what paid marketplace extensions ask).
+    ///
+    /// # Errors
+    /// [`LicensingError::Store`].
+    pub async fn holds_entitlement(
+        &self,
+        user: UserId,
+        entitlement: &str,
+    ) -> Result<bool, LicensingError> {
+        let now = self.clock.now();
+        let filter = LicenseFilter {
+            user_id: Some(user),
+            product: None,
+            status: Some(LicenseStatus::Active),
+        };
+        let mut page = 1;
+        loop {
+            let request = PageRequest::new(Some(page), Some(PageRequest::MAX_PER_PAGE))?;
+            let found = self.store.list_licenses(filter.clone(), request).await?;
+            let holds = found.items.iter().any(|license| {
+                license.standing(now) != Standing::Expired
+                    && license
+                        .entitlements
+                        .iter()
+                        .any(|e| e.as_str() == entitlement)
+            });
+            if holds {
+                return Ok(true);
+            }
+            if page * PageRequest::MAX_PER_PAGE >= found.total {
+                return Ok(false);
+            }
+            page += 1;
+        }
+    }
+
     /// A license's history, for its owner or an admin.
     ///
     /// # Errors

@@ -5,6 +5,7 @@
 //! this crate. Driver errors are translated into [`devforge_domain::StoreError`] in
 //! [`error`], so a unique violation reads the same from either database.
 
+mod aggregate;
 pub mod audit;
 pub mod billing;
 pub mod database;
@@ -12,6 +13,7 @@ pub mod entities;
 pub mod error;
 pub mod identity;
 pub mod licensing;
+pub mod marketplace;
 mod paging;
 mod search_sql;
 pub mod support;
@@ -20,4 +22,5 @@ pub use billing::SqlBillingStore;
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
 pub use licensing::{PgLicenseReadModel, SqlLicensingStore};
+pub use marketplace::SqlMarketStore;
 pub use support::SqlSupportStore;

@@ -21,6 +21,35 @@ pub(crate) fn fts5_match(query: &SearchQuery) -> String {
         .join(" ")
 }
 
+/// PostgreSQL: a `to_tsquery('english', …)` text matching every term as a prefix (for
+/// search-as-you-type: `rust an` finds `rust-analyzer`).
+pub(crate) fn postgres_prefix_text(query: &SearchQuery) -> String {
+    query
+        .terms()
+        .iter()
+        .map(|term| format!("{term}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// PostgreSQL: the `to_tsquery('simple', …)` text for a stop word being typed (the
+/// `english` configuration would drop it), matched as a plain prefix of the stemmed words.
+pub(crate) fn postgres_typing_text(query: &SearchQuery) -> Option<String> {
+    query.typing().map(|word| format!("{word}:*"))
+}
+
+/// SQLite FTS5: every term (and a stop word being typed) as a quoted prefix.
+pub(crate) fn fts5_prefix_match(query: &SearchQuery) -> String {
+    query
+        .terms()
+        .iter()
+        .map(String::as_str)
+        .chain(query.typing())
+        .map(|term| format!("\"{term}\"*"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `ts_headline` options producing a short excerpt with the domain's match markers.
 pub(crate) fn headline_options() -> String {
     format!("StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=30, MinWords=12")
@@ -57,7 +86,10 @@ impl Params {
 
 #[cfg(test)]
 mod tests {
-    use super::{Params, fts5_match, postgres_text};
+    use super::{
+        Params, fts5_match, fts5_prefix_match, postgres_prefix_text, postgres_text,
+        postgres_typing_text,
+    };
     use devforge_domain::SearchQuery;
     use sea_orm::DbBackend;
 
@@ -66,6 +98,13 @@ mod tests {
         let query = SearchQuery::parse("Installing plugins offline")?;
         assert_eq!(postgres_text(&query), "installing plugins offline");
         assert_eq!(fts5_match(&query), "\"installing\" \"plugins\" \"offline\"");
+        let typed = SearchQuery::parse_typing("rust-analy")?;
+        assert_eq!(postgres_prefix_text(&typed), "rust:* & analy:*");
+        assert_eq!(fts5_prefix_match(&typed), "\"rust\"* \"analy\"*");
+        let stop = SearchQuery::parse_typing("rust-an")?;
+        assert_eq!(postgres_prefix_text(&stop), "rust:*");
+        assert_eq!(postgres_typing_text(&stop), Some("an:*".to_owned()));
+        assert_eq!(fts5_prefix_match(&stop), "\"rust\"* \"an\"*");
         Ok(())
     }
 

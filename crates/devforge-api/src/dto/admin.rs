@@ -109,6 +109,8 @@ pub struct StatsResponse {
     pub users: UserStatsResponse,
     /// Support tickets.
     pub support: crate::dto::tickets::SupportStatsResponse,
+    /// Extensions and downloads.
+    pub marketplace: crate::dto::extensions::MarketStatsResponse,
     /// Revenue and payments; absent while payments are not configured.
     pub billing: Option<crate::dto::payments::BillingStatsResponse>,
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod articles;
 pub mod auth;
 pub mod double_option;
+pub mod extensions;
 pub mod licenses;
 pub mod page;
 pub mod payments;

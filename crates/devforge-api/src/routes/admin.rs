@@ -101,9 +101,11 @@ pub async fn stats(
         Some(billing) => Some(billing.stats().await?.into()),
         None => None,
     };
+    let marketplace = state.market.stats().await?;
     Ok(web::Json(StatsResponse {
         users: users.into(),
         support: support.into(),
+        marketplace: marketplace.into(),
         billing,
     }))
 }

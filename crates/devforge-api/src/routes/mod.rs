@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod articles;
 pub mod auth;
+pub mod extensions;
 pub mod licenses;
 pub mod ops;
 pub mod payments;

@@ -39,7 +39,9 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         name: &str,
         version: Option<&str>,
     ) -> Result<Download, MarketError> {
-        let extension = self.visible(None, name).await?;
+        // Not `visible`: a version pinned by exact number stays downloadable after a yank,
+        // even when that leaves the extension without a public version.
+        let extension = self.stored(name).await?;
         let versions = self.store.versions_of(extension.id).await?;
         let chosen = match version {
             None => latest(&versions).cloned(),

@@ -102,6 +102,9 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         new: NewExtension,
     ) -> Result<Extension, MarketError> {
         let name = ExtensionName::parse(&new.name)?;
+        if self.store.find_extension(&name).await?.is_some() {
+            return Err(MarketError::NameTaken);
+        }
         let length = name.normalized().chars().count();
         let near = self
             .store
@@ -255,7 +258,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         let query = q
             .map(str::trim)
             .filter(|q| !q.is_empty())
-            .map(|q| SearchQuery::parse(q).map(|parsed| (parsed, q.to_lowercase())))
+            .map(|q| SearchQuery::parse_typing(q).map(|parsed| (parsed, q.to_lowercase())))
             .transpose()?;
         let sort = match (sort, &query) {
             (Some(ExtSort::Relevance), None) | (None, None) => ExtSort::Downloads,

@@ -21,14 +21,6 @@ use sea_orm::{
     QuerySelect, Set, TransactionTrait,
 };
 
-/// `SUM(column)` as a 64-bit integer: PostgreSQL sums `bigint` into `numeric`.
-fn sum(column: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
-    Expr::from(Func::cast_as(
-        Func::sum(Expr::col(column)),
-        sea_orm::sea_query::Alias::new("bigint"),
-    ))
-}
-
 /// Writes the payment's row (its `updated_at`), locking it until commit; returns it.
 pub(super) async fn lock(
     db: &impl ConnectionTrait,
@@ -60,7 +52,7 @@ pub(super) async fn recompute(
     let totals = |statuses: Vec<&'static str>| {
         payment_refunds::Entity::find()
             .select_only()
-            .column_as(sum(R::Amount), "total")
+            .column_as(crate::aggregate::sum_bigint(R::Amount), "total")
             .filter(R::PaymentId.eq(payment.id))
             .filter(R::Status.is_in(statuses))
             .into_tuple::<Option<i64>>()
@@ -310,8 +302,8 @@ pub(super) async fn stats(db: &DatabaseConnection) -> Result<BillingStats, Store
     let revenue: Vec<(String, Option<i64>, Option<i64>)> = payments::Entity::find()
         .select_only()
         .column(C::Currency)
-        .column_as(sum(C::Amount), "gross")
-        .column_as(sum(C::AmountRefunded), "refunded")
+        .column_as(crate::aggregate::sum_bigint(C::Amount), "gross")
+        .column_as(crate::aggregate::sum_bigint(C::AmountRefunded), "refunded")
         .filter(C::Status.eq(PaymentStatus::Succeeded.as_str()))
         .group_by(C::Currency)
         .into_tuple()

@@ -1,0 +1,109 @@
+//! The marketplace's ports on SQL: listings, versions, reviews and download counts.
+//!
+//! Counters move by relative updates inside the transaction of the row that causes them,
+//! and every transaction writes first (a lock on the row it is about), so they stay exact
+//! under parallel requests on both databases.
+
+mod catalog;
+mod counts;
+mod search;
+
+use crate::Database;
+use crate::entities::{extension_tags, extension_versions, extensions};
+use crate::error::{corrupt, store_error};
+use devforge_domain::{StoreError, UserId};
+use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
+use devforge_marketplace::name::ExtensionName;
+use devforge_marketplace::version::{ExtVersion, ReviewState, VersionId};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+
+/// Implements [`devforge_marketplace::MarketStore`] over SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlMarketStore {
+    db: Database,
+}
+
+impl SqlMarketStore {
+    /// A store over `db`.
+    #[must_use]
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    fn conn(&self) -> &DatabaseConnection {
+        self.db.connection()
+    }
+}
+
+fn count(what: &str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|e| corrupt(what, e))
+}
+
+fn to_extension(row: extensions::Model, tags: Vec<String>) -> Result<Extension, StoreError> {
+    Ok(Extension {
+        id: ExtensionId::from_uuid(row.id),
+        name: ExtensionName::from_trusted(row.name),
+        display_name: row.display_name,
+        description: row.description,
+        category: ExtCategory::parse(&row.category).map_err(|e| corrupt("category", e))?,
+        tags: tags.into_iter().map(Tag::from_trusted).collect(),
+        repository_url: row.repository_url,
+        homepage_url: row.homepage_url,
+        pricing: row.entitlement.map_or(Pricing::Free, Pricing::Paid),
+        owner: UserId::from_uuid(row.owner_id),
+        latest_version: row.latest_version,
+        downloads: count("downloads", row.downloads)?,
+        rating_sum: count("rating sum", row.rating_sum)?,
+        rating_count: count("rating count", row.rating_count)?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn to_version(row: extension_versions::Model) -> Result<ExtVersion, StoreError> {
+    Ok(ExtVersion {
+        id: VersionId::from_uuid(row.id),
+        extension_id: ExtensionId::from_uuid(row.extension_id),
+        version: semver::Version::parse(&row.version).map_err(|e| corrupt("version", e))?,
+        engine: semver::VersionReq::parse(&row.engine).map_err(|e| corrupt("engine", e))?,
+        changelog: row.changelog,
+        sha256: row.sha256,
+        size: count("package size", row.size)?,
+        state: ReviewState::parse(&row.state).ok_or_else(|| corrupt("review state", &row.state))?,
+        reject_reason: row.reject_reason,
+        yanked: row.yanked,
+        downloads: count("downloads", row.downloads)?,
+        created_at: row.created_at,
+        published_at: row.published_at,
+    })
+}
+
+/// Rows with their tags attached (one query for all tags).
+async fn with_tags(
+    db: &impl ConnectionTrait,
+    rows: Vec<extensions::Model>,
+) -> Result<Vec<Extension>, StoreError> {
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|row| row.id).collect();
+    let tags = if ids.is_empty() {
+        Vec::new()
+    } else {
+        extension_tags::Entity::find()
+            .filter(extension_tags::Column::ExtensionId.is_in(ids))
+            .order_by_asc(extension_tags::Column::Tag)
+            .all(db)
+            .await
+            .map_err(store_error)?
+    };
+    rows.into_iter()
+        .map(|row| {
+            let own = tags
+                .iter()
+                .filter(|t| t.extension_id == row.id)
+                .map(|t| t.tag.clone())
+                .collect();
+            to_extension(row, own)
+        })
+        .collect()
+}

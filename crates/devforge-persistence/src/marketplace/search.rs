@@ -1,0 +1,141 @@
+//! Public listings: filters, sorting, and ranked full text with prefix matching.
+//!
+//! Ranking follows one rule on both databases: the extension whose name is exactly what was
+//! typed comes first; then matches in the name and display name weigh most, then tags, then
+//! the description (PostgreSQL: weights A, A, B, C under `ts_rank`; SQLite: bm25 with
+//! weights 10, 10, 4, 1); then downloads, then the name. Every term matches as a prefix, so
+//! `rust-an` finds `rust-analyzer` while it is being typed.
+
+use super::with_tags;
+use crate::entities::extensions;
+use crate::error::store_error;
+use crate::search_sql::{Params, fts5_prefix_match, postgres_prefix_text, postgres_typing_text};
+use devforge_domain::{Page, PageRequest, StoreError};
+use devforge_marketplace::extension::Extension;
+use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
+use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Statement};
+
+#[derive(Debug, FromQueryResult)]
+struct Total {
+    total: i64,
+}
+
+/// The ORDER BY of a sort other than relevance.
+fn order_of(sort: ExtSort) -> &'static str {
+    match sort {
+        ExtSort::Relevance | ExtSort::Downloads => "e.downloads DESC, e.name",
+        ExtSort::Rating => {
+            "CASE WHEN e.rating_count = 0 THEN 0 ELSE CAST(e.rating_sum AS REAL) / e.rating_count END DESC, \
+             e.rating_count DESC, e.name"
+        }
+        ExtSort::Newest => "e.latest_published_at DESC, e.name",
+        ExtSort::Name => "e.name",
+    }
+}
+
+/// `FROM … WHERE …` and the ORDER BY for `search`, binding its values into `params` in
+/// the order they appear in the SQL (SQLite's `?` placeholders are positional).
+fn clauses(backend: DbBackend, search: &ExtensionSearch, params: &mut Params) -> (String, String) {
+    let mut filters = vec!["e.latest_version IS NOT NULL".to_owned()];
+    let mut tsquery = None;
+    let from = match (&search.query, backend) {
+        (Some((query, _)), DbBackend::Postgres) => {
+            let english = (!query.terms().is_empty()).then(|| {
+                format!(
+                    "to_tsquery('english', {})",
+                    params.bind(postgres_prefix_text(query))
+                )
+            });
+            let typing = postgres_typing_text(query)
+                .map(|text| format!("to_tsquery('simple', {})", params.bind(text)));
+            let combined = english
+                .into_iter()
+                .chain(typing)
+                .collect::<Vec<_>>()
+                .join(" && ");
+            filters.push(format!("e.search @@ ({combined})"));
+            tsquery = Some(combined);
+            "FROM extensions e"
+        }
+        (Some((query, _)), _) => {
+            filters.push(format!(
+                "extension_search MATCH {}",
+                params.bind(fts5_prefix_match(query))
+            ));
+            "FROM extension_search s JOIN extensions e ON e.id = s.extension_id"
+        }
+        (None, _) => "FROM extensions e",
+    };
+    if let Some(category) = search.category {
+        filters.push(format!("e.category = {}", params.bind(category.as_str())));
+    }
+    if let Some(tag) = &search.tag {
+        filters.push(format!(
+            "EXISTS (SELECT 1 FROM extension_tags t WHERE t.extension_id = e.id AND t.tag = {})",
+            params.bind(tag.as_str())
+        ));
+    }
+    let order = match (&search.query, search.sort) {
+        (Some((_, raw)), ExtSort::Relevance) => {
+            let exact = params.bind(raw.clone());
+            // PostgreSQL's placeholders are numbered: the query text is used again as is.
+            let rank = match &tsquery {
+                Some(tsquery) => format!("ts_rank(e.search, ({tsquery})) DESC"),
+                None => "bm25(extension_search, 0.0, 10.0, 10.0, 4.0, 1.0)".to_owned(),
+            };
+            format!("(e.name = {exact}) DESC, {rank}, e.downloads DESC, e.name")
+        }
+        (_, sort) => order_of(sort).to_owned(),
+    };
+    (format!("{from} WHERE {}", filters.join(" AND ")), order)
+}
+
+pub(super) async fn search(
+    db: &DatabaseConnection,
+    search: ExtensionSearch,
+    page: PageRequest,
+) -> Result<Page<Extension>, StoreError> {
+    if search
+        .query
+        .as_ref()
+        .is_some_and(|(query, _)| query.is_empty())
+    {
+        return Ok(Page {
+            items: Vec::new(),
+            request: page,
+            total: 0,
+        });
+    }
+    let backend = db.get_database_backend();
+    let mut count_params = Params::new(backend);
+    let (from, _) = clauses(backend, &search, &mut count_params);
+    let total = Total::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        format!("SELECT COUNT(*) AS total {from}"),
+        count_params.into_values(),
+    ))
+    .one(db)
+    .await
+    .map_err(store_error)?
+    .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
+
+    let mut params = Params::new(backend);
+    let (from, order) = clauses(backend, &search, &mut params);
+    let limit = params.bind(i64::try_from(page.per_page()).unwrap_or(i64::MAX));
+    let offset = params.bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
+    let sql = format!("SELECT e.* {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let rows = extensions::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            params.into_values(),
+        ))
+        .all(db)
+        .await
+        .map_err(store_error)?;
+    Ok(Page {
+        items: with_tags(db, rows).await?,
+        request: page,
+        total,
+    })
+}
