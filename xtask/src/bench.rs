@@ -1,6 +1,8 @@
 //! `cargo xtask bench validate`: the license-validation hot path under load, against the
 //! database's own point-select rate measured in the same run.
 //!
+//! `cargo xtask bench search`: marketplace listings under load (see `search.rs`).
+//!
 //! Steps: build the release server; on PostgreSQL, create a fresh database, migrate, seed
 //! licenses through the real service (`devforge bench seed-licenses`), start the server
 //! with rate limits off, warm up, then alternate `wrk` against `POST /v1/licenses/validate`
@@ -72,7 +74,8 @@ struct Load {
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("validate") => validate(&Options::parse(&args[1..])?),
-        _ => Err("usage: cargo xtask bench validate [--licenses N] [--seconds S] [--reps R] [--connections C] [--workers W] [--pool P]".into()),
+        Some("search") => crate::search::run(&args[1..]),
+        _ => Err("usage: cargo xtask bench validate [--licenses N] [--seconds S] [--reps R] [--connections C] [--workers W] [--pool P]\n       cargo xtask bench search [--extensions N] [--seconds S] [--connections C]".into()),
     }
 }
 
@@ -202,7 +205,7 @@ fn validate(options: &Options) -> Result<(), String> {
     Ok(())
 }
 
-fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
+pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
         .stdout(Stdio::null())
@@ -215,7 +218,7 @@ fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
     run_quiet(Command::new("apt-get").args(["install", "-y", "-qq", package]))
 }
 
-fn build_release_server() -> Result<PathBuf, String> {
+pub(crate) fn build_release_server() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -237,7 +240,7 @@ fn build_release_server() -> Result<PathBuf, String> {
     Ok(target.join("release").join("devforge"))
 }
 
-fn server_command(server: &Path, data_dir: &Path, url: &str) -> Command {
+pub(crate) fn server_command(server: &Path, data_dir: &Path, url: &str) -> Command {
     let mut command = Command::new(server);
     command
         .env("DEVFORGE_DATA_DIR", data_dir)
@@ -292,7 +295,7 @@ fn start_server(
     Err("the server did not start listening".into())
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener
         .local_addr()
@@ -367,7 +370,7 @@ fn wrk(script: &Path, url: &str, connections: u32, seconds: u32) -> Result<Load,
     Ok(load)
 }
 
-fn millis(latency: &str) -> f64 {
+pub(crate) fn millis(latency: &str) -> f64 {
     let split = latency
         .find(|c: char| c.is_ascii_alphabetic())
         .unwrap_or(latency.len());
@@ -411,11 +414,11 @@ fn pgbench(url: &str, options: &Options) -> Result<f64, String> {
         })
 }
 
-fn psql(url: &str, sql: &str) -> Result<(), String> {
+pub(crate) fn psql(url: &str, sql: &str) -> Result<(), String> {
     run_quiet(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql]))
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
@@ -426,7 +429,7 @@ fn with_database(url: &str, name: &str) -> String {
     )
 }
 
-fn run_quiet(command: &mut Command) -> Result<(), String> {
+pub(crate) fn run_quiet(command: &mut Command) -> Result<(), String> {
     let output = command.output().map_err(|e| e.to_string())?;
     if output.status.success() {
         Ok(())
@@ -439,21 +442,21 @@ fn run_quiet(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn peak_rss_mb(pid: u32) -> Option<f64> {
+pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
 
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

@@ -12,10 +12,11 @@
 //! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
 
 mod bench;
+mod search;
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate [...]>";
+const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]>";
 
 /// Crates that must never depend on the web framework or the ORM.
 const INNER_CRATES: [&str; 5] = [

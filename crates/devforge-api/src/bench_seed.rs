@@ -79,7 +79,7 @@ pub async fn seed_licenses(
     Ok(())
 }
 
-async fn bench_admin(state: &crate::state::AppState) -> Result<Requester, String> {
+pub(crate) async fn bench_admin(state: &crate::state::AppState) -> Result<Requester, String> {
     let password = format!("bench {} horse staple", uuid::Uuid::new_v4());
     let registration = Registration {
         email: ADMIN_EMAIL,

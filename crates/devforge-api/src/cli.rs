@@ -81,6 +81,15 @@ fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 
 #[derive(Subcommand)]
 enum BenchAction {
+    /// Seed public extensions for the search benchmark.
+    SeedExtensions {
+        /// How many.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Writers at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Issue licenses through the licensing service and write their keys to a file.
     SeedLicenses {
         /// How many.
@@ -224,6 +233,9 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Billing {
             action: BillingAction::Reconcile { since },
         } => reconcile(&settings, since).await,
+        Command::Bench {
+            action: BenchAction::SeedExtensions { count, concurrency },
+        } => crate::bench_extensions::seed_extensions(&settings, count, concurrency).await,
         Command::Bench {
             action:
                 BenchAction::SeedLicenses {
