@@ -7,7 +7,8 @@
 //!   `DEVFORGE_TEST_POSTGRES_URL` is set.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
 //!   of the inner crates, then `test`.
-//! - `bench validate`: the license-validation load benchmark (see `bench.rs`).
+//! - `bench validate`: the license-validation load benchmark (see `bench.rs`);
+//!   `bench search`: the marketplace listings benchmark (see `search.rs`).
 //!
 //! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
 
@@ -19,11 +20,12 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]>";
 
 /// Crates that must never depend on the web framework or the ORM.
-const INNER_CRATES: [&str; 5] = [
+const INNER_CRATES: [&str; 6] = [
     "devforge-billing",
     "devforge-domain",
     "devforge-identity",
     "devforge-licensing",
+    "devforge-marketplace",
     "devforge-support",
 ];
 const OUTER_FRAMEWORKS: [&str; 5] = [
