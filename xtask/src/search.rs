@@ -8,13 +8,13 @@
 //! sort-by-downloads pages. Prints throughput and p50/p95/p99 per mix and database.
 
 use crate::bench::{
-    build_release_server, ensure_tool, free_port, millis, peak_rss_mb, psql, run_quiet,
-    server_command, stop, with_database,
+    build_release_server, ensure_tool, millis, peak_rss_mb, psql, run_quiet, server_command,
+    start_server, stop, with_database,
 };
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 struct Options {
     extensions: usize,
@@ -200,27 +200,6 @@ fn wrk(script: &Path, base: &str, options: &Options, seconds: u32) -> Result<Loa
     Ok(load)
 }
 
-fn start(server: &Path, dir: &Path, url: &str) -> Result<(Child, u16), String> {
-    let port = free_port()?;
-    let child = server_command(server, dir, url)
-        .env("DEVFORGE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("DEVFORGE_RATE_LIMIT_ENABLED", "false")
-        .env("DEVFORGE_WORKERS", "2")
-        .env("DEVFORGE_DB_POOL_SIZE", "16")
-        .arg("serve")
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok((child, port));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err("the server did not start listening".into())
-}
-
 fn bench_database(
     label: &str,
     server: &Path,
@@ -242,7 +221,7 @@ fn bench_database(
         options.extensions,
         started.elapsed().as_secs_f64()
     );
-    let (mut child, port) = start(server, dir, url)?;
+    let (mut child, port) = start_server(server, dir, url, 2, 16)?;
     let base = format!("http://127.0.0.1:{port}");
     let mut results = Vec::new();
     for (name, paths) in mixes() {

@@ -28,7 +28,8 @@ fn caller(principal: Principal) -> Caller {
     }
 }
 
-/// Lists and searches public extensions.
+/// Lists and searches public extensions. `total` is exact up to 10,000 listings, or 1,000
+/// search results; beyond that it says that many.
 #[utoipa::path(
     tag = "marketplace",
     params(ExtensionsQuery),

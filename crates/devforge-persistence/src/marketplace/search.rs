@@ -5,6 +5,9 @@
 //! the description (PostgreSQL: weights A, A, B, C under `ts_rank`; SQLite: bm25 with
 //! weights 10, 10, 4, 1); then downloads, then the name. Every term matches as a prefix, so
 //! `rust-an` finds `rust-analyzer` while it is being typed.
+//!
+//! The reported total is capped ([`COUNT_CAP`], [`QUERY_COUNT_CAP`]): counting every match
+//! of a broad query would cost more than the page itself.
 
 use super::with_tags;
 use crate::entities::extensions;
@@ -19,6 +22,12 @@ use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, State
 struct Total {
     total: i64,
 }
+
+/// Counting stops here: listings report at most this many results (a full count of a
+/// broad match costs as much as reading every row of it, on every page request).
+pub(crate) const COUNT_CAP: u64 = 10_000;
+/// The same for full-text queries, whose matches are read from the heap one by one.
+pub(crate) const QUERY_COUNT_CAP: u64 = 1_000;
 
 /// The ORDER BY of a sort other than relevance.
 fn order_of(sort: ExtSort) -> &'static str {
@@ -109,9 +118,14 @@ pub(super) async fn search(
     let backend = db.get_database_backend();
     let mut count_params = Params::new(backend);
     let (from, _) = clauses(backend, &search, &mut count_params);
+    let cap = if search.query.is_some() {
+        QUERY_COUNT_CAP
+    } else {
+        COUNT_CAP
+    };
     let total = Total::find_by_statement(Statement::from_sql_and_values(
         backend,
-        format!("SELECT COUNT(*) AS total {from}"),
+        format!("SELECT COUNT(*) AS total FROM (SELECT 1 {from} LIMIT {cap}) capped"),
         count_params.into_values(),
     ))
     .one(db)
