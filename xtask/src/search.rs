@@ -21,6 +21,8 @@ struct Options {
     seconds: u32,
     connections: u32,
     postgres: String,
+    /// Also measure SQLite (its single writer makes seeding 100,000 extensions slow).
+    sqlite: bool,
 }
 
 impl Options {
@@ -31,6 +33,7 @@ impl Options {
             connections: 16,
             postgres: std::env::var("DEVFORGE_BENCH_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            sqlite: true,
         };
         let mut iter = args.iter();
         while let Some(flag) = iter.next() {
@@ -46,6 +49,7 @@ impl Options {
                     options.connections = value.parse().map_err(|e| format!("{flag}: {e}"))?
                 }
                 "--postgres" => options.postgres = value.clone(),
+                "--sqlite" => options.sqlite = value != "false",
                 other => return Err(format!("unknown flag {other}")),
             }
         }
