@@ -208,9 +208,14 @@ pub async fn seed_extensions(
         .execute_unprepared(spread)
         .await
         .map_err(|e| e.to_string())?;
+    // The spread above rewrote every row: settle the table as a bulk load would leave it.
+    let settle = match database.kind() {
+        devforge_persistence::DatabaseKind::Postgres => "VACUUM ANALYZE",
+        devforge_persistence::DatabaseKind::Sqlite => "ANALYZE",
+    };
     database
         .connection()
-        .execute_unprepared("ANALYZE")
+        .execute_unprepared(settle)
         .await
         .map_err(|e| e.to_string())?;
     println!("seeded {count} extensions");
