@@ -45,6 +45,7 @@ enum Extensions {
     Downloads,
     RatingSum,
     RatingCount,
+    SearchRowid,
     CreatedAt,
     UpdatedAt,
 }
@@ -109,6 +110,8 @@ CREATE INDEX extensions_search ON extensions USING GIN (search);
 
 /// Filled by the adapter with the listing's words minus stop words (which PostgreSQL's
 /// `tsvector` leaves out too), so prefix queries match the same words on both databases.
+/// `extensions.search_rowid` keeps each extension's row id here, so an edit replaces its
+/// row by key instead of scanning the table.
 const SQLITE_SEARCH: &str = r"
 CREATE VIRTUAL TABLE extension_search USING fts5(
     extension_id UNINDEXED, name, display_name, tags, description,
@@ -158,6 +161,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Extensions::Downloads))
                     .col(big_integer(Extensions::RatingSum))
                     .col(big_integer(Extensions::RatingCount))
+                    .col(big_integer_null(Extensions::SearchRowid))
                     .col(timestamp_with_time_zone(Extensions::CreatedAt))
                     .col(timestamp_with_time_zone(Extensions::UpdatedAt))
                     .foreign_key(

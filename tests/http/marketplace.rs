@@ -183,6 +183,11 @@ on_every_backend! {
         let reviewed = m.app.post("/v1/extensions/crate-helper/reviews", json!({"rating": 5}), Some(&m.user.token)).await;
         assert_eq!(reviewed.status(), 201);
         assert_eq!(m.names("sort=rating").await.first().map(String::as_str), Some("crate-helper"));
+        let edit = json!({"description": "Midnight colours for long nights"});
+        let edited = m.app.patch("/v1/extensions/dark-theme", edit, Some(&m.owner.token)).await;
+        assert_eq!(edited.status(), 200);
+        assert_eq!(m.names("q=midnight").await, ["dark-theme"], "search follows edits");
+        assert!(m.names("q=eyes").await.is_empty(), "and forgets the old text");
         let page = json(m.app.get("/v1/extensions?q=rust&per_page=1", None).await).await;
         assert_eq!((page["total"].clone(), page["per_page"].clone()), (json!(3), json!(1)));
         let item = &page["items"][0];

@@ -100,13 +100,13 @@ pub async fn seed_extensions(
 ) -> Result<(), String> {
     let database = app::open_database(settings)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{e}: {e:?}"))?;
     app::prepare_schema(&database, MigrationPolicy::Default)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{e}: {e:?}"))?;
     let state = app::build_state(settings, database.clone())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{e}: {e:?}"))?;
     let owner = crate::bench_seed::bench_admin(&state).await?.user_id;
     let store = SqlMarketStore::new(database.clone());
     let per_task = count.div_ceil(concurrency.max(1));
@@ -133,7 +133,7 @@ pub async fn seed_extensions(
                     let now = chrono::Utc::now();
                     let id = ExtensionId::generate();
                     let tags = Tag::parse_all(&[language.to_owned(), kind.to_owned()])
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| format!("{e}: {e:?}"))?;
                     let extension = Extension {
                         id,
                         name: ExtensionName::parse(&name).map_err(|e| e.to_string())?,
@@ -173,11 +173,11 @@ pub async fn seed_extensions(
                 store
                     .insert_extension(extension)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("{e}: {e:?}"))?;
                 store
                     .insert_version(version, format!("bench/{n}.pkg"))
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("{e}: {e:?}"))?;
                 let approve = VersionChange::Review {
                     to: ReviewState::Approved,
                     reason: None,
@@ -185,7 +185,7 @@ pub async fn seed_extensions(
                 store
                     .change_version(version_id, approve, chrono::Utc::now())
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| format!("{e}: {e:?}"))?;
             }
             Ok::<_, String>(())
         }));
@@ -207,7 +207,7 @@ pub async fn seed_extensions(
         .connection()
         .execute_unprepared(spread)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{e}: {e:?}"))?;
     // The spread above rewrote every row: settle the table as a bulk load would leave it.
     let settle = match database.kind() {
         devforge_persistence::DatabaseKind::Postgres => "VACUUM ANALYZE",
@@ -217,7 +217,7 @@ pub async fn seed_extensions(
         .connection()
         .execute_unprepared(settle)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{e}: {e:?}"))?;
     println!("seeded {count} extensions");
     Ok(())
 }

@@ -26,6 +26,8 @@ pub struct Model {
     pub downloads: i64,
     pub rating_sum: i64,
     pub rating_count: i64,
+    /// SQLite: the extension's row in the FTS5 table `extension_search`.
+    pub search_rowid: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -20,43 +20,59 @@ use sea_orm::{
 };
 
 /// Keeps SQLite's FTS5 row of an extension in step with its listing (PostgreSQL's
-/// generated `tsvector` needs nothing).
+/// generated `tsvector` needs nothing). The row is found by the id kept in
+/// `search_rowid`, never by scanning the FTS table.
 async fn index_for_search(db: &impl ConnectionTrait, id: uuid::Uuid) -> Result<(), StoreError> {
-    if db.get_database_backend() == DbBackend::Postgres {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
         return Ok(());
     }
     let Some(row) = find_row(db, id).await? else {
         return Ok(());
     };
-    let mut params = Params::new(db.get_database_backend());
-    let delete = format!(
-        "DELETE FROM extension_search WHERE extension_id = {}",
-        params.bind(id)
-    );
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        delete,
-        params.into_values(),
-    ))
-    .await
-    .map_err(store_error)?;
-    let mut params = Params::new(db.get_database_backend());
+    if let Some(rowid) = row.search_rowid {
+        let mut params = Params::new(backend);
+        let delete = format!(
+            "DELETE FROM extension_search WHERE rowid = {}",
+            params.bind(rowid)
+        );
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            delete,
+            params.into_values(),
+        ))
+        .await
+        .map_err(store_error)?;
+    }
+    let mut params = Params::new(backend);
     let insert = format!(
-        "INSERT INTO extension_search (extension_id, name, display_name, tags, description) \
-         VALUES ({}, {}, {}, {}, {})",
+        "INSERT INTO extension_search (rowid, extension_id, name, display_name, tags, description) \
+         VALUES ({}, {}, {}, {}, {}, {})",
+        params.bind(row.search_rowid),
         params.bind(id),
         params.bind(without_stop_words(&row.name)),
         params.bind(without_stop_words(&row.display_name)),
         params.bind(without_stop_words(&row.tags_text)),
         params.bind(without_stop_words(&row.description)),
     );
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        insert,
-        params.into_values(),
-    ))
-    .await
-    .map_err(store_error)?;
+    let inserted = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            insert,
+            params.into_values(),
+        ))
+        .await
+        .map_err(store_error)?;
+    if row.search_rowid.is_none() {
+        let rowid = i64::try_from(inserted.last_insert_id())
+            .map_err(|e| StoreError::unexpected(e.to_string()))?;
+        extensions::Entity::update_many()
+            .col_expr(extensions::Column::SearchRowid, Expr::value(rowid))
+            .filter(extensions::Column::Id.eq(id))
+            .exec(db)
+            .await
+            .map_err(store_error)?;
+    }
     Ok(())
 }
 
@@ -133,6 +149,7 @@ impl CatalogRepository for SqlMarketStore {
             downloads: Set(0),
             rating_sum: Set(0),
             rating_count: Set(0),
+            search_rowid: Set(None),
             created_at: Set(extension.created_at),
             updated_at: Set(extension.updated_at),
         }
