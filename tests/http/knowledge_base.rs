@@ -108,6 +108,8 @@ on_every_backend! {
             "title (stemmed) before body"
         );
         assert_eq!(slugs(&app, "q=installing+extension", None).await, ["install-extensions", "proxy-settings"].map(String::from));
+        let counted = json(app.get("/v1/kb/articles?q=install&per_page=1", None).await).await;
+        assert_eq!(counted["total"], 3, "the total counts every match: {counted}");
         assert_eq!(slugs(&app, "q=certificates", None).await, ["offline-activation"].map(String::from));
         assert_eq!(slugs(&app, "q=how+to+do+it", None).await, Vec::<String>::new());
         assert_eq!(slugs(&app, "q=install&category=network", None).await, ["proxy-settings"].map(String::from));

@@ -174,6 +174,9 @@ on_every_backend! {
         assert_eq!(m.names("q=rust&category=languages&sort=name").await, ["rust-analyzer", "rust-tools"]);
         assert_eq!(m.names("tag=lsp").await, ["rust-analyzer"]);
         assert_eq!(m.names("q=the+of").await, Vec::<String>::new());
+        assert_eq!(m.app.get("/v1/extensions?q=rust%00", None).await.status(), 200, "a NUL is no name, and no 500");
+        let counted = json(m.app.get("/v1/extensions?q=rust&category=languages&per_page=1", None).await).await;
+        assert_eq!(counted["total"], 2, "{counted}");
         let by_downloads = m.names("sort=downloads").await;
         assert_eq!(&by_downloads[..2], ["lint-everything", "rust-tools"], "the default without q");
         assert_eq!(m.names("").await, by_downloads);
@@ -367,6 +370,28 @@ async fn versions_are_immutable_and_uploads_are_checked() {
             "validation_failed",
         )
         .await;
+        assert_problem(
+            m.upload(&m.owner, "strict-ext", "1.1.0%2Bbuild.1", b"x")
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(
+            m.upload(&m.owner, "strict-ext", "1.1.0", b"x")
+                .await
+                .status(),
+            201
+        );
+        let nul = m
+            .app
+            .post(
+                "/v1/extensions/strict-ext/versions/1.1.0/reject",
+                json!({"reason": "bad\u{0}"}),
+                Some(&m.admin.token),
+            )
+            .await;
+        assert_problem(nul, 422, "validation_failed").await;
         assert_problem(
             m.upload(&m.user, "strict-ext", "1.1.0", b"x").await,
             404,

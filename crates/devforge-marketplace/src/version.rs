@@ -53,6 +53,13 @@ pub fn parse_version(raw: &str) -> Result<semver::Version, InvalidValue> {
             "must be at most 64 characters",
         ));
     }
+    // Build metadata does not count for precedence: `1.0.0+b` is `1.0.0`.
+    if !version.build.is_empty() {
+        return Err(InvalidValue::new(
+            "version",
+            "must not carry build metadata (+...)",
+        ));
+    }
     Ok(version)
 }
 
@@ -67,8 +74,17 @@ pub fn parse_engine(raw: &str) -> Result<semver::VersionReq, InvalidValue> {
             "must be at most 100 characters",
         ));
     }
-    semver::VersionReq::parse(raw.trim())
-        .map_err(|e| InvalidValue::new("engine", format!("must be a semantic version range: {e}")))
+    let range = semver::VersionReq::parse(raw.trim()).map_err(|e| {
+        InvalidValue::new("engine", format!("must be a semantic version range: {e}"))
+    })?;
+    // Stored as written back, which can be longer than typed (`1` becomes `^1`).
+    if range.to_string().len() > 100 {
+        return Err(InvalidValue::new(
+            "engine",
+            "must be at most 100 characters",
+        ));
+    }
+    Ok(range)
 }
 
 /// One version of an extension.
@@ -184,6 +200,11 @@ mod tests {
             assert!(parse_version(bad).is_err(), "{bad}");
         }
         assert!(parse_engine(">=1.80, <2").is_ok());
+        assert!(parse_version("1.0.0+build.5").is_err(), "build metadata");
+        assert!(
+            parse_engine(&vec!["1"; 32].join(",")).is_err(),
+            "too long once written back"
+        );
         assert!(parse_engine("about two").is_err());
     }
 }

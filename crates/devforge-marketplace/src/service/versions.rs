@@ -138,7 +138,9 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         let found = self.version_of(&extension, version).await?;
         let reason = match (to, reason.map(|r| r.trim().to_owned())) {
             (ReviewState::Rejected, Some(reason))
-                if !reason.is_empty() && reason.chars().count() <= 1000 =>
+                if !reason.is_empty()
+                    && reason.chars().count() <= 1000
+                    && !reason.contains('\0') =>
             {
                 Some(reason)
             }

@@ -177,21 +177,23 @@ impl DownloadRepository for SqlMarketStore {
     ) -> Result<(), StoreError> {
         use extension_downloads::Column as D;
         let txn = self.conn().begin().await.map_err(store_error)?;
-        extension_versions::Entity::update_many()
-            .col_expr(
-                extension_versions::Column::Downloads,
-                Expr::col(extension_versions::Column::Downloads).add(1),
-            )
-            .filter(extension_versions::Column::Id.eq(version.as_uuid()))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
+        // The extension's row first, as every other change of an extension and its
+        // versions takes them: opposite orders could deadlock on PostgreSQL.
         extensions::Entity::update_many()
             .col_expr(
                 extensions::Column::Downloads,
                 Expr::col(extensions::Column::Downloads).add(1),
             )
             .filter(extensions::Column::Id.eq(extension.as_uuid()))
+            .exec(&txn)
+            .await
+            .map_err(store_error)?;
+        extension_versions::Entity::update_many()
+            .col_expr(
+                extension_versions::Column::Downloads,
+                Expr::col(extension_versions::Column::Downloads).add(1),
+            )
+            .filter(extension_versions::Column::Id.eq(version.as_uuid()))
             .exec(&txn)
             .await
             .map_err(store_error)?;

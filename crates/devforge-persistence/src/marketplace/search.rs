@@ -15,6 +15,7 @@ use crate::error::store_error;
 use crate::search_sql::{Params, fts5_prefix_match, postgres_prefix_text, postgres_typing_text};
 use devforge_domain::{Page, PageRequest, StoreError};
 use devforge_marketplace::extension::Extension;
+use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
 use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Statement};
 
@@ -44,7 +45,12 @@ fn order_of(sort: ExtSort) -> &'static str {
 
 /// `FROM … WHERE …` and the ORDER BY for `search`, binding its values into `params` in
 /// the order they appear in the SQL (SQLite's `?` placeholders are positional).
-fn clauses(backend: DbBackend, search: &ExtensionSearch, params: &mut Params) -> (String, String) {
+fn clauses(
+    backend: DbBackend,
+    search: &ExtensionSearch,
+    params: &mut Params,
+    with_order: bool,
+) -> (String, String) {
     let mut filters = vec!["e.latest_version IS NOT NULL".to_owned()];
     let mut tsquery = None;
     let from = match (&search.query, backend) {
@@ -85,8 +91,13 @@ fn clauses(backend: DbBackend, search: &ExtensionSearch, params: &mut Params) ->
         ));
     }
     let order = match (&search.query, search.sort) {
+        _ if !with_order => String::new(),
         (Some((_, raw)), ExtSort::Relevance) => {
-            let exact = params.bind(raw.clone());
+            // Only a text that could be a name is compared with names (and bound).
+            let exact = match ExtensionName::parse(raw) {
+                Ok(name) => params.bind(name.as_str().to_owned()),
+                Err(_) => "NULL".to_owned(),
+            };
             // PostgreSQL's placeholders are numbered: the query text is used again as is.
             let rank = match &tsquery {
                 Some(tsquery) => format!("ts_rank(e.search, ({tsquery})) DESC"),
@@ -117,7 +128,7 @@ pub(super) async fn search(
     }
     let backend = db.get_database_backend();
     let mut count_params = Params::new(backend);
-    let (from, _) = clauses(backend, &search, &mut count_params);
+    let (from, _) = clauses(backend, &search, &mut count_params, false);
     let cap = if search.query.is_some() {
         QUERY_COUNT_CAP
     } else {
@@ -134,7 +145,7 @@ pub(super) async fn search(
     .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
 
     let mut params = Params::new(backend);
-    let (from, order) = clauses(backend, &search, &mut params);
+    let (from, order) = clauses(backend, &search, &mut params, true);
     let limit = params.bind(i64::try_from(page.per_page()).unwrap_or(i64::MAX));
     let offset = params.bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
     let sql = format!("SELECT e.* {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}");

@@ -50,12 +50,15 @@ fn conditions(filter: &ArticleFilter, params: &mut Params) -> String {
     sql
 }
 
-/// `FROM … WHERE …` of a ranked search, and the ORDER BY that ranks it.
+/// `FROM … WHERE …` of a ranked search, and the ORDER BY that ranks it. With `snippet`,
+/// SQLite's snippet markers are bound first, as they come first in the SELECT list
+/// (SQLite's `?` placeholders are positional); a count query binds none.
 fn search_clauses(
     backend: DbBackend,
     query: &SearchQuery,
     filter: &ArticleFilter,
     params: &mut Params,
+    snippet: bool,
 ) -> (String, String, String) {
     match backend {
         DbBackend::Postgres => {
@@ -73,8 +76,14 @@ fn search_clauses(
             (from, snippet, order)
         }
         _ => {
-            let start = params.bind(devforge_support::search::MATCH_START.to_string());
-            let end = params.bind(devforge_support::search::MATCH_END.to_string());
+            let (start, end) = if snippet {
+                (
+                    params.bind(devforge_support::search::MATCH_START.to_string()),
+                    params.bind(devforge_support::search::MATCH_END.to_string()),
+                )
+            } else {
+                (String::new(), String::new())
+            };
             let matched = params.bind(fts5_match(query));
             let from = format!(
                 "FROM kb_search s JOIN kb_articles a ON a.id = s.article_id \
@@ -103,7 +112,7 @@ async fn search(
     }
     let backend = db.get_database_backend();
     let mut count_params = Params::new(backend);
-    let (from, _, _) = search_clauses(backend, query, filter, &mut count_params);
+    let (from, _, _) = search_clauses(backend, query, filter, &mut count_params, false);
     let total = Total::find_by_statement(Statement::from_sql_and_values(
         backend,
         format!("SELECT COUNT(*) AS total {from}"),
@@ -115,7 +124,7 @@ async fn search(
     .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
 
     let mut params = Params::new(backend);
-    let (from, snippet, order) = search_clauses(backend, query, filter, &mut params);
+    let (from, snippet, order) = search_clauses(backend, query, filter, &mut params, true);
     let limit = params.bind(i64::try_from(page.per_page()).unwrap_or(i64::MAX));
     let offset = params.bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
     let sql = format!(
