@@ -84,6 +84,11 @@ const WORDS: [&str; 24] = [
     "performance",
 ];
 
+/// An error as a message, with its causes (the binary prints only messages).
+fn failed(err: impl std::fmt::Display + std::fmt::Debug) -> String {
+    format!("{err}: {err:?}")
+}
+
 fn pick<'a>(rng: &mut impl rand::Rng, items: &[&'a str]) -> &'a str {
     items[rng.random_range(0..items.len())]
 }
@@ -98,15 +103,13 @@ pub async fn seed_extensions(
     count: usize,
     concurrency: usize,
 ) -> Result<(), String> {
-    let database = app::open_database(settings)
-        .await
-        .map_err(|e| format!("{e}: {e:?}"))?;
+    let database = app::open_database(settings).await.map_err(failed)?;
     app::prepare_schema(&database, MigrationPolicy::Default)
         .await
-        .map_err(|e| format!("{e}: {e:?}"))?;
+        .map_err(failed)?;
     let state = app::build_state(settings, database.clone())
         .await
-        .map_err(|e| format!("{e}: {e:?}"))?;
+        .map_err(failed)?;
     let owner = crate::bench_seed::bench_admin(&state).await?.user_id;
     let store = SqlMarketStore::new(database.clone());
     let per_task = count.div_ceil(concurrency.max(1));
@@ -132,11 +135,11 @@ pub async fn seed_extensions(
                     );
                     let now = chrono::Utc::now();
                     let id = ExtensionId::generate();
-                    let tags = Tag::parse_all(&[language.to_owned(), kind.to_owned()])
-                        .map_err(|e| format!("{e}: {e:?}"))?;
+                    let tags =
+                        Tag::parse_all(&[language.to_owned(), kind.to_owned()]).map_err(failed)?;
                     let extension = Extension {
                         id,
-                        name: ExtensionName::parse(&name).map_err(|e| e.to_string())?,
+                        name: ExtensionName::parse(&name).map_err(failed)?,
                         display_name: format!("{language} {kind}"),
                         description,
                         category,
@@ -170,14 +173,11 @@ pub async fn seed_extensions(
                     (extension, version)
                 };
                 let version_id = version.id;
-                store
-                    .insert_extension(extension)
-                    .await
-                    .map_err(|e| format!("{e}: {e:?}"))?;
+                store.insert_extension(extension).await.map_err(failed)?;
                 store
                     .insert_version(version, format!("bench/{n}.pkg"))
                     .await
-                    .map_err(|e| format!("{e}: {e:?}"))?;
+                    .map_err(failed)?;
                 let approve = VersionChange::Review {
                     to: ReviewState::Approved,
                     reason: None,
@@ -185,13 +185,13 @@ pub async fn seed_extensions(
                 store
                     .change_version(version_id, approve, chrono::Utc::now())
                     .await
-                    .map_err(|e| format!("{e}: {e:?}"))?;
+                    .map_err(failed)?;
             }
             Ok::<_, String>(())
         }));
     }
     for task in tasks {
-        task.await.map_err(|e| e.to_string())??;
+        task.await.map_err(failed)??;
     }
     let spread = match database.kind() {
         devforge_persistence::DatabaseKind::Postgres => {
@@ -207,7 +207,7 @@ pub async fn seed_extensions(
         .connection()
         .execute_unprepared(spread)
         .await
-        .map_err(|e| format!("{e}: {e:?}"))?;
+        .map_err(failed)?;
     // The spread above rewrote every row: settle the table as a bulk load would leave it.
     let settle = match database.kind() {
         devforge_persistence::DatabaseKind::Postgres => "VACUUM ANALYZE",
@@ -217,7 +217,7 @@ pub async fn seed_extensions(
         .connection()
         .execute_unprepared(settle)
         .await
-        .map_err(|e| format!("{e}: {e:?}"))?;
+        .map_err(failed)?;
     println!("seeded {count} extensions");
     Ok(())
 }

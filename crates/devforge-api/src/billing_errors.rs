@@ -1,16 +1,9 @@
 //! How billing's refusals read over HTTP.
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use actix_web::http::StatusCode;
 use devforge_billing::signature::SignatureError;
 use devforge_billing::{BillingError, DeskError, GatewayError};
-
-fn field(name: &str, message: &str) -> ApiError {
-    ApiError::validation(vec![FieldError {
-        field: name.into(),
-        message: message.into(),
-    }])
-}
 
 /// 503 for every payment route while no Stripe key is configured.
 #[must_use]
@@ -27,9 +20,9 @@ impl From<BillingError> for ApiError {
         use BillingError as E;
         match err {
             E::Invalid(invalid) => invalid.into(),
-            E::UnknownProduct => field("product", "no such product on sale"),
+            E::UnknownProduct => Self::invalid_field("product", "no such product on sale"),
             E::NotRenewable(why) | E::Desk(DeskError::NotRenewable(why)) => {
-                field("renew_license_id", why)
+                Self::invalid_field("renew_license_id", why)
             }
             E::IdempotencyKeyReused => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

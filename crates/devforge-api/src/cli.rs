@@ -327,6 +327,17 @@ async fn reconcile(settings: &Settings, since: chrono::Duration) -> Result<(), S
         "read {} events since {from}, applied {} not seen before, issued {} missing licenses",
         report.seen, report.applied, report.fulfilled
     );
+    if report.truncated {
+        println!(
+            "more events than one run reads were in the window: run again, or with a shorter --since"
+        );
+    }
+    if report.failed > 0 {
+        return Err(format!(
+            "{} paid payments could not be fulfilled (see the log); the next run retries them",
+            report.failed
+        ));
+    }
     Ok(())
 }
 

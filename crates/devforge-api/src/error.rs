@@ -83,6 +83,15 @@ impl ApiError {
         }
     }
 
+    /// 422 for one invalid field.
+    #[must_use]
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
     /// 401: no valid credentials.
     #[must_use]
     pub fn unauthenticated() -> Self {
@@ -203,10 +212,7 @@ impl ResponseError for ApiError {
 
 impl From<InvalidValue> for ApiError {
     fn from(err: InvalidValue) -> Self {
-        Self::validation(vec![FieldError {
-            field: err.field.to_owned(),
-            message: err.message,
-        }])
+        Self::invalid_field(err.field, err.message)
     }
 }
 
@@ -269,11 +275,9 @@ impl From<LicensingError> for ApiError {
         use LicensingError as E;
         match err {
             E::Invalid(invalid) => invalid.into(),
-            E::MalformedKey(key) => Self::validation(vec![FieldError {
-                field: "key".into(),
-                message: key.to_string(),
-            }])
-            .with_code("invalid_license_key"),
+            E::MalformedKey(key) => {
+                Self::invalid_field("key", key.to_string()).with_code("invalid_license_key")
+            }
             E::SkuTaken => Self::new(
                 StatusCode::CONFLICT,
                 "sku_taken",
@@ -289,10 +293,7 @@ impl From<LicensingError> for ApiError {
                 "license_not_found",
                 "no such license",
             ),
-            E::UnknownUser => Self::validation(vec![FieldError {
-                field: "user_id".into(),
-                message: "no such user".into(),
-            }]),
+            E::UnknownUser => Self::invalid_field("user_id", "no such user"),
             E::Revoked => Self::new(
                 StatusCode::FORBIDDEN,
                 "license_revoked",

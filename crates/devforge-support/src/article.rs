@@ -1,7 +1,7 @@
 //! Knowledge-base articles: their value types, revisions and reader feedback.
 
-use crate::search::Snippet;
 use chrono::{DateTime, Utc};
+use devforge_domain::Snippet;
 use devforge_domain::{InvalidValue, UserId};
 
 devforge_domain::uuid_id!(

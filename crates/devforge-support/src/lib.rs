@@ -12,10 +12,6 @@ pub mod error;
 mod fakes;
 pub mod lifecycle;
 pub mod ports;
-/// Full-text search terms and snippets (from the domain crate, where every service shares them).
-pub mod search {
-    pub use devforge_domain::search::*;
-}
 pub mod service;
 pub mod thread;
 pub mod ticket;
@@ -24,7 +20,6 @@ pub use article::{Article, ArticleHit, ArticleId, ArticleStatus, Label, Revision
 pub use error::SupportError;
 pub use lifecycle::{Action, InvalidTransition, Lifecycle, Party};
 pub use ports::{AssigneeFilter, SupportStore, TicketSort, TicketStats};
-pub use search::{SearchQuery, Snippet};
 pub use service::{
     Actor, ArticleChanges, NewArticle, OpenTicket, SupportConfig, SupportService, TicketChanges,
     TicketQuery,

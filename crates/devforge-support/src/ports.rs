@@ -7,10 +7,10 @@
 use crate::article::{
     Article, ArticleHit, ArticleId, ArticlePatch, ArticleStatus, Label, Revision, Slug, Voter,
 };
-use crate::search::SearchQuery;
 use crate::thread::{Message, NewTicketEvent, TicketEvent};
 use crate::ticket::{Category, Priority, Ticket, TicketId, TicketStatus};
 use chrono::{DateTime, Utc};
+use devforge_domain::SearchQuery;
 use devforge_domain::{Page, PageRequest, StoreError, UserId};
 use std::future::Future;
 use std::time::Duration;

@@ -10,18 +10,12 @@ use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{MaybeAuthenticated, Staff, Valid, ValidQuery};
 use crate::middleware::client_ip::client_ip_of;
+use crate::routes::support_actor;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use devforge_identity::Principal;
-use devforge_support::{Actor, ArticleChanges, NewArticle, Voter};
+use devforge_support::{ArticleChanges, NewArticle, Voter};
 use sha2::{Digest as _, Sha256};
-
-fn actor(principal: Principal) -> Actor {
-    Actor {
-        user_id: principal.user_id,
-        role: principal.role,
-    }
-}
 
 fn revision_number(raw: &str) -> Result<u32, ApiError> {
     raw.parse()
@@ -71,7 +65,10 @@ pub async fn create_article(
         tags: body.tags,
         status: body.status.map(Into::into),
     };
-    let article = state.support.create_article(actor(staff.0), new).await?;
+    let article = state
+        .support
+        .create_article(support_actor(staff.0), new)
+        .await?;
     Ok(HttpResponse::Created().json(ArticleResponse::from(article)))
 }
 
@@ -96,7 +93,7 @@ pub async fn list_articles(
     let articles = state
         .support
         .articles(
-            caller.0.map(actor),
+            caller.0.map(support_actor),
             query.status.map(Into::into),
             query.category.as_deref(),
             query.tag.as_deref(),
@@ -124,7 +121,7 @@ pub async fn get_article(
 ) -> Result<web::Json<ArticleResponse>, ApiError> {
     let article = state
         .support
-        .read_article(caller.0.map(actor), &slug)
+        .read_article(caller.0.map(support_actor), &slug)
         .await?;
     Ok(web::Json(article.into()))
 }
@@ -160,7 +157,7 @@ pub async fn update_article(
     };
     let article = state
         .support
-        .update_article(actor(staff.0), &slug, changes)
+        .update_article(support_actor(staff.0), &slug, changes)
         .await?;
     Ok(web::Json(article.into()))
 }
@@ -183,7 +180,10 @@ pub async fn archive_article(
     staff: Staff,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.support.archive_article(actor(staff.0), &slug).await?;
+    state
+        .support
+        .archive_article(support_actor(staff.0), &slug)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -207,7 +207,10 @@ pub async fn list_revisions(
     query: ValidQuery<PageQuery>,
 ) -> Result<web::Json<PageResponse<RevisionResponse>>, ApiError> {
     let page = page_request(query.0.page, query.0.per_page)?;
-    let revisions = state.support.revisions(actor(staff.0), &slug, page).await?;
+    let revisions = state
+        .support
+        .revisions(support_actor(staff.0), &slug, page)
+        .await?;
     Ok(web::Json(PageResponse::from_page(revisions, Into::into)))
 }
 
@@ -235,7 +238,7 @@ pub async fn get_revision(
     let (slug, number) = path.into_inner();
     let revision = state
         .support
-        .revision(actor(staff.0), &slug, revision_number(&number)?)
+        .revision(support_actor(staff.0), &slug, revision_number(&number)?)
         .await?;
     Ok(web::Json(revision.into()))
 }
@@ -264,7 +267,7 @@ pub async fn restore_revision(
     let (slug, number) = path.into_inner();
     let article = state
         .support
-        .restore_revision(actor(staff.0), &slug, revision_number(&number)?)
+        .restore_revision(support_actor(staff.0), &slug, revision_number(&number)?)
         .await?;
     Ok(web::Json(article.into()))
 }

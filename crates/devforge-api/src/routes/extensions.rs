@@ -12,6 +12,7 @@ use crate::dto::extensions::{
 use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, MaybeAuthenticated, Valid, ValidQuery};
+use crate::routes::market_caller;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -19,14 +20,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use base64::Engine as _;
 use devforge_domain::UserId;
 use devforge_identity::Principal;
-use devforge_marketplace::{Caller, ExtensionChanges, NewExtension, NewVersion, ReviewState};
-
-fn caller(principal: Principal) -> Caller {
-    Caller {
-        user_id: principal.user_id,
-        role: principal.role,
-    }
-}
+use devforge_marketplace::{ExtensionChanges, NewExtension, NewVersion, ReviewState};
 
 /// Lists and searches public extensions. `total` is exact up to 10,000 listings, or 1,000
 /// search results; beyond that it says that many.
@@ -88,7 +82,10 @@ pub async fn create_extension(
         homepage_url: body.homepage_url,
         entitlement: body.entitlement,
     };
-    let extension = state.market.create_extension(caller(user.0), new).await?;
+    let extension = state
+        .market
+        .create_extension(market_caller(user.0), new)
+        .await?;
     Ok(HttpResponse::Created().json(ExtensionResponse::new(extension, Vec::new())))
 }
 
@@ -107,7 +104,10 @@ pub async fn get_extension(
     viewer: MaybeAuthenticated,
     name: web::Path<String>,
 ) -> Result<web::Json<ExtensionResponse>, ApiError> {
-    let detail = state.market.extension(viewer.0.map(caller), &name).await?;
+    let detail = state
+        .market
+        .extension(viewer.0.map(market_caller), &name)
+        .await?;
     Ok(web::Json(detail.into()))
 }
 
@@ -142,7 +142,7 @@ pub async fn update_extension(
         homepage_url: body.homepage_url,
         entitlement: body.entitlement,
     };
-    let caller = caller(user.0);
+    let caller = market_caller(user.0);
     let extension = state
         .market
         .update_extension(caller, &name, changes)
@@ -208,7 +208,7 @@ pub async fn upload_version(
     };
     let version = state
         .market
-        .upload_version(caller(user.0), &name, new, body)
+        .upload_version(market_caller(user.0), &name, new, body)
         .await?;
     Ok(HttpResponse::Created().json(VersionResponse::from(version)))
 }
@@ -222,7 +222,7 @@ async fn yank_to(
     let (name, version) = path;
     let version = state
         .market
-        .set_yanked(caller(principal), &name, &version, yanked)
+        .set_yanked(market_caller(principal), &name, &version, yanked)
         .await?;
     Ok(web::Json(version.into()))
 }
@@ -293,7 +293,7 @@ pub async fn approve(
     let reviewed = state
         .market
         .review_version(
-            caller(admin.0),
+            market_caller(admin.0),
             &name,
             &version,
             ReviewState::Approved,
@@ -329,7 +329,7 @@ pub async fn reject(
     let reviewed = state
         .market
         .review_version(
-            caller(admin.0),
+            market_caller(admin.0),
             &name,
             &version,
             ReviewState::Rejected,
@@ -347,7 +347,7 @@ async fn serve(
 ) -> Result<HttpResponse, ApiError> {
     let download = state
         .market
-        .download(viewer.map(caller), name, version)
+        .download(viewer.map(market_caller), name, version)
         .await?;
     let served = download.version;
     let digest = hex::decode(&served.sha256)
@@ -426,7 +426,10 @@ pub async fn extension_stats(
     user: Authenticated,
     name: web::Path<String>,
 ) -> Result<web::Json<DownloadStatsResponse>, ApiError> {
-    let stats = state.market.download_stats(caller(user.0), &name).await?;
+    let stats = state
+        .market
+        .download_stats(market_caller(user.0), &name)
+        .await?;
     Ok(web::Json(stats.into()))
 }
 
@@ -476,7 +479,7 @@ pub async fn create_review(
     let review = state
         .market
         .review(
-            caller(user.0),
+            market_caller(user.0),
             &name,
             body.rating,
             body.title.as_deref(),
@@ -510,7 +513,7 @@ pub async fn edit_review(
     let review = state
         .market
         .edit_review(
-            caller(user.0),
+            market_caller(user.0),
             &name,
             body.rating,
             body.title.as_deref(),
@@ -542,7 +545,7 @@ pub async fn delete_review(
     let author = query.0.author.map(UserId::from_uuid);
     state
         .market
-        .delete_review(caller(user.0), &name, author)
+        .delete_review(market_caller(user.0), &name, author)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -564,7 +567,10 @@ pub async fn my_extensions(
     query: ValidQuery<PageQuery>,
 ) -> Result<web::Json<PageResponse<OwnedExtensionResponse>>, ApiError> {
     let page = page_request(query.0.page, query.0.per_page)?;
-    let owned = state.market.my_extensions(caller(user.0), page).await?;
+    let owned = state
+        .market
+        .my_extensions(market_caller(user.0), page)
+        .await?;
     Ok(web::Json(PageResponse::from_page(owned, Into::into)))
 }
 
@@ -586,7 +592,7 @@ pub async fn pending_versions(
     query: ValidQuery<PageQuery>,
 ) -> Result<web::Json<PageResponse<PendingVersionResponse>>, ApiError> {
     let page = page_request(query.0.page, query.0.per_page)?;
-    let pending = state.market.pending(caller(admin.0), page).await?;
+    let pending = state.market.pending(market_caller(admin.0), page).await?;
     Ok(web::Json(PageResponse::from_page(
         pending,
         |(extension, version)| PendingVersionResponse {

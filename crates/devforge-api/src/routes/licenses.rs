@@ -8,7 +8,7 @@ use crate::dto::licenses::{
     ReasonRequest, RenewRequest, ValidateRequest, ValidationResponse,
 };
 use crate::dto::page::{PageResponse, page_request};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, Valid, ValidQuery, admins_only, logged_in};
 use crate::routes::licensing_requester;
 use crate::state::AppState;
@@ -46,7 +46,8 @@ pub async fn issue_license(
     let body = body.0;
     let request = IssueRequest {
         user_id: UserId::from_uuid(body.user_id),
-        product: Sku::parse(&body.product).map_err(|_| unknown("product", "no such product"))?,
+        product: Sku::parse(&body.product)
+            .map_err(|_| ApiError::invalid_field("product", "no such product"))?,
         expires_at: body.expires_at,
         max_activations: body.max_activations,
     };
@@ -55,18 +56,13 @@ pub async fn issue_license(
         .issue(request, LicenseSource::Admin(admin.0.user_id))
         .await
         .map_err(|err| match err {
-            LicensingError::ProductNotFound => unknown("product", "no such product"),
-            LicensingError::UnknownUser => unknown("user_id", "no such user"),
+            LicensingError::ProductNotFound => {
+                ApiError::invalid_field("product", "no such product")
+            }
+            LicensingError::UnknownUser => ApiError::invalid_field("user_id", "no such user"),
             other => other.into(),
         })?;
     Ok(HttpResponse::Created().json(LicenseResponse::new(issued.license, Some(&issued.key))))
-}
-
-fn unknown(field: &str, message: &str) -> ApiError {
-    ApiError::validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
 }
 
 /// Licenses: one's own; admins see all and may filter by owner.

@@ -9,23 +9,16 @@ use crate::dto::page::{PageResponse, page_request};
 use crate::dto::payments::{CreatePaymentRequest, PaymentResponse, PaymentsQuery, RefundRequest};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, Valid, ValidQuery};
+use crate::routes::payer;
 use crate::state::{AppState, Billing};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use devforge_billing::{Payer, PaymentId, PaymentRequest};
+use devforge_billing::{PaymentId, PaymentRequest};
 use devforge_domain::UserId;
-use devforge_identity::Principal;
 use std::sync::Arc;
 
 fn billing(state: &AppState) -> Result<&Arc<Billing>, ApiError> {
     state.billing.as_ref().ok_or_else(payments_not_configured)
-}
-
-fn payer(principal: Principal) -> Payer {
-    Payer {
-        user_id: principal.user_id,
-        role: principal.role,
-    }
 }
 
 fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {

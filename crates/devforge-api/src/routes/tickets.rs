@@ -8,32 +8,19 @@ use crate::dto::tickets::{
     AssignRequest, MessageResponse, OpenTicketRequest, PostMessageRequest, TicketEventResponse,
     TicketResponse, TicketsQuery, UpdateTicketRequest,
 };
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, Valid, ValidQuery};
+use crate::routes::support_actor;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, patch, post, web};
 use devforge_domain::{Role, UserId};
 use devforge_identity::Principal;
 use devforge_licensing::{LicenseId, LicensingError, Requester};
-use devforge_support::{Actor, AssigneeFilter, OpenTicket, TicketChanges, TicketId, TicketQuery};
-
-fn actor(principal: Principal) -> Actor {
-    Actor {
-        user_id: principal.user_id,
-        role: principal.role,
-    }
-}
+use devforge_support::{AssigneeFilter, OpenTicket, TicketChanges, TicketId, TicketQuery};
 
 fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found("no ticket with this id"))
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
 }
 
 /// `me`, `none`, or a staff member's id.
@@ -45,7 +32,7 @@ fn assignee_filter(raw: Option<&str>, caller: &Principal) -> Result<AssigneeFilt
         Some(id) => id
             .parse()
             .map(AssigneeFilter::User)
-            .map_err(|_| invalid("assignee", "must be `me`, `none` or a user id")),
+            .map_err(|_| ApiError::invalid_field("assignee", "must be `me`, `none` or a user id")),
     }
 }
 
@@ -79,16 +66,15 @@ pub async fn open_ticket(
             .await
             .map_err(|err| match err {
                 LicensingError::LicenseNotFound => {
-                    invalid("license_id", "no license of yours has this id")
+                    ApiError::invalid_field("license_id", "no license of yours has this id")
                 }
                 other => other.into(),
             })?;
     }
     if let Some(payment) = body.payment_id {
-        let billing = state
-            .billing
-            .as_ref()
-            .ok_or_else(|| invalid("payment_id", "no payment of yours has this id"))?;
+        let billing = state.billing.as_ref().ok_or_else(|| {
+            ApiError::invalid_field("payment_id", "no payment of yours has this id")
+        })?;
         let payer = devforge_billing::Payer {
             user_id: caller.0.user_id,
             role: Role::User,
@@ -98,7 +84,7 @@ pub async fn open_ticket(
             .await
             .map_err(|err| match err {
                 devforge_billing::BillingError::PaymentNotFound => {
-                    invalid("payment_id", "no payment of yours has this id")
+                    ApiError::invalid_field("payment_id", "no payment of yours has this id")
                 }
                 other => other.into(),
             })?;
@@ -111,7 +97,10 @@ pub async fn open_ticket(
         license_id: body.license_id,
         payment_id: body.payment_id,
     };
-    let ticket = state.support.open_ticket(actor(caller.0), request).await?;
+    let ticket = state
+        .support
+        .open_ticket(support_actor(caller.0), request)
+        .await?;
     Ok(HttpResponse::Created().json(TicketResponse::from(ticket)))
 }
 
@@ -145,7 +134,7 @@ pub async fn list_tickets(
     };
     let tickets = state
         .support
-        .tickets(actor(caller.0), request, page)
+        .tickets(support_actor(caller.0), request, page)
         .await?;
     Ok(web::Json(PageResponse::from_page(tickets, Into::into)))
 }
@@ -169,7 +158,7 @@ pub async fn get_ticket(
 ) -> Result<web::Json<TicketResponse>, ApiError> {
     let ticket = state
         .support
-        .ticket(actor(caller.0), ticket_id(&id)?)
+        .ticket(support_actor(caller.0), ticket_id(&id)?)
         .await?;
     Ok(web::Json(ticket.into()))
 }
@@ -204,7 +193,7 @@ pub async fn update_ticket(
     };
     let ticket = state
         .support
-        .change_ticket(actor(caller.0), ticket_id(&id)?, changes)
+        .change_ticket(support_actor(caller.0), ticket_id(&id)?, changes)
         .await?;
     Ok(web::Json(ticket.into()))
 }
@@ -233,7 +222,7 @@ pub async fn assign_ticket(
     let assignee = body.0.assignee_id.flatten().map(UserId::from_uuid);
     let ticket = state
         .support
-        .assign(actor(caller.0), ticket_id(&id)?, assignee)
+        .assign(support_actor(caller.0), ticket_id(&id)?, assignee)
         .await?;
     Ok(web::Json(ticket.into()))
 }
@@ -263,7 +252,12 @@ pub async fn post_message(
     let body = body.0;
     let message = state
         .support
-        .post_message(actor(caller.0), ticket_id(&id)?, &body.body, body.internal)
+        .post_message(
+            support_actor(caller.0),
+            ticket_id(&id)?,
+            &body.body,
+            body.internal,
+        )
         .await?;
     Ok(HttpResponse::Created().json(MessageResponse::from(message)))
 }
@@ -289,7 +283,7 @@ pub async fn list_messages(
     let page = page_request(query.0.page, query.0.per_page)?;
     let messages = state
         .support
-        .messages(actor(caller.0), ticket_id(&id)?, page)
+        .messages(support_actor(caller.0), ticket_id(&id)?, page)
         .await?;
     Ok(web::Json(PageResponse::from_page(messages, Into::into)))
 }
@@ -315,7 +309,7 @@ pub async fn list_events(
     let page = page_request(query.0.page, query.0.per_page)?;
     let events = state
         .support
-        .events(actor(caller.0), ticket_id(&id)?, page)
+        .events(support_actor(caller.0), ticket_id(&id)?, page)
         .await?;
     Ok(web::Json(PageResponse::from_page(events, Into::into)))
 }

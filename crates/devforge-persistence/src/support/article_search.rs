@@ -10,8 +10,9 @@ use crate::entities::kb_articles;
 use crate::error::store_error;
 use crate::search_sql::{Params, fts5_match, headline_options, postgres_text};
 use devforge_domain::{Page, PageRequest, StoreError};
+use devforge_domain::{SearchQuery, Snippet};
+use devforge_support::ArticleHit;
 use devforge_support::ports::ArticleFilter;
-use devforge_support::{ArticleHit, SearchQuery, Snippet};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, Statement,
@@ -78,8 +79,8 @@ fn search_clauses(
         _ => {
             let (start, end) = if snippet {
                 (
-                    params.bind(devforge_support::search::MATCH_START.to_string()),
-                    params.bind(devforge_support::search::MATCH_END.to_string()),
+                    params.bind(devforge_domain::search::MATCH_START.to_string()),
+                    params.bind(devforge_domain::search::MATCH_END.to_string()),
                 )
             } else {
                 (String::new(), String::new())

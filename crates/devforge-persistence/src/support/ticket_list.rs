@@ -4,9 +4,10 @@ use super::tickets::to_ticket;
 use crate::entities::tickets;
 use crate::search_sql::{fts5_match, postgres_text};
 use chrono::{DateTime, Utc};
+use devforge_domain::SearchQuery;
 use devforge_domain::{Page, PageRequest, StoreError};
+use devforge_support::TicketStatus;
 use devforge_support::ports::{AssigneeFilter, TicketFilter, TicketSort};
-use devforge_support::{SearchQuery, TicketStatus};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, Select,

@@ -8,7 +8,7 @@ use crate::article::{
 };
 use crate::error::SupportError;
 use crate::ports::{ArticleFilter, SupportStore};
-use crate::search::SearchQuery;
+use devforge_domain::SearchQuery;
 use devforge_domain::{Clock, Page, PageRequest, StoreError};
 
 /// A new article, as staff submit it.

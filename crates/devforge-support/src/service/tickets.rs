@@ -8,10 +8,10 @@ use crate::ports::{
     AssigneeFilter, Expected, Milestone, NewTicket, SupportStore, TicketFilter, TicketSort,
     TicketStats, TicketUpdate, UpdateOutcome,
 };
-use crate::search::SearchQuery;
 use crate::thread::{EventKind, Message, MessageId, NewTicketEvent, TicketEvent};
 use crate::ticket::{Category, MessageBody, Priority, Subject, Ticket, TicketId, TicketStatus};
 use chrono::{DateTime, Utc};
+use devforge_domain::SearchQuery;
 use devforge_domain::{Clock, Page, PageRequest, UserId};
 
 /// How often a change is retried when another one got in first.
