@@ -4,7 +4,7 @@ use crate::error::store_error;
 use devforge_domain::StoreError;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
 use std::time::Duration;
 
 /// Which database a URL points to.
@@ -29,6 +29,9 @@ pub struct PoolStatus {
 #[derive(Debug, Clone)]
 pub struct Database {
     connection: DatabaseConnection,
+    /// Set for SQLite only: schema changes reopen it on a connection of their own (see
+    /// [`Database::change_schema`]).
+    sqlite_url: Option<String>,
 }
 
 impl Database {
@@ -69,7 +72,12 @@ impl Database {
         let connection = sea_orm::Database::connect(options)
             .await
             .map_err(store_error)?;
-        Ok(Self { connection })
+        let sqlite_url =
+            (connection.get_database_backend() == DbBackend::Sqlite).then(|| url.to_owned());
+        Ok(Self {
+            connection,
+            sqlite_url,
+        })
     }
 
     /// The sea-orm connection, for the adapters in this crate.
@@ -148,9 +156,8 @@ impl Database {
     /// [`StoreError`] when a migration fails; each step runs in its own transaction on
     /// PostgreSQL.
     pub async fn migrate_up(&self, steps: Option<u32>) -> Result<(), StoreError> {
-        Migrator::up(&self.connection, steps)
+        self.change_schema(async |db| Migrator::up(db, steps).await)
             .await
-            .map_err(store_error)
     }
 
     /// Rolls back applied migrations (`steps` of them, or all).
@@ -158,9 +165,8 @@ impl Database {
     /// # Errors
     /// [`StoreError`] when a rollback fails.
     pub async fn migrate_down(&self, steps: Option<u32>) -> Result<(), StoreError> {
-        Migrator::down(&self.connection, steps)
+        self.change_schema(async |db| Migrator::down(db, steps).await)
             .await
-            .map_err(store_error)
     }
 
     /// Drops every table and applies all migrations from scratch.
@@ -168,7 +174,27 @@ impl Database {
     /// # Errors
     /// [`StoreError`] when it fails.
     pub async fn migrate_fresh(&self) -> Result<(), StoreError> {
-        Migrator::fresh(&self.connection).await.map_err(store_error)
+        self.change_schema(async |db| Migrator::fresh(db).await)
+            .await
+    }
+
+    /// Runs a schema change. On PostgreSQL that is the pool: each migration is its own
+    /// transaction there. On SQLite migrations run statement by statement, and a pooled
+    /// connection checks new DDL against the schema it last read, so a change spread over
+    /// the pool can trip over tables another connection just dropped ("index ... already
+    /// exists" when going down and up again). One fresh connection sees all of its own
+    /// changes, so SQLite schema changes get one.
+    async fn change_schema(
+        &self,
+        change: impl AsyncFnOnce(&DatabaseConnection) -> Result<(), DbErr>,
+    ) -> Result<(), StoreError> {
+        let Some(url) = &self.sqlite_url else {
+            return change(&self.connection).await.map_err(store_error);
+        };
+        let single = Self::open(url, 1, false).await?;
+        let outcome = change(&single.connection).await.map_err(store_error);
+        single.close().await?;
+        outcome
     }
 
     /// Closes the pool.
