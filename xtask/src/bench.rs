@@ -104,7 +104,14 @@ fn validate(options: &Options) -> Result<(), String> {
     let pg_dir = work.join("postgres");
     let pg_keys = seed(&server, &pg_dir, &pg_url, options)?;
     let script = write_lua(&work, &pg_keys)?;
-    let mut pg = start_server(&server, &pg_dir, &pg_url, options.workers, options.pool)?;
+    let mut pg = start_server(
+        &server,
+        &pg_dir,
+        &pg_url,
+        options.workers,
+        options.pool,
+        &[],
+    )?;
     let port = pg.1;
     let url = format!("http://127.0.0.1:{port}/v1/licenses/validate");
     wrk(&script, &url, options.connections, options.warmup)?;
@@ -131,7 +138,14 @@ fn validate(options: &Options) -> Result<(), String> {
     let lite_url = format!("sqlite://{}", lite_dir.join("devforge.db").display());
     let lite_keys = seed(&server, &lite_dir, &lite_url, options)?;
     let lite_script = write_lua(&work, &lite_keys)?;
-    let mut lite = start_server(&server, &lite_dir, &lite_url, options.workers, options.pool)?;
+    let mut lite = start_server(
+        &server,
+        &lite_dir,
+        &lite_url,
+        options.workers,
+        options.pool,
+        &[],
+    )?;
     let lite_endpoint = format!("http://127.0.0.1:{}/v1/licenses/validate", lite.1);
     wrk(
         &lite_script,
@@ -269,13 +283,15 @@ fn seed(server: &Path, data_dir: &Path, url: &str, options: &Options) -> Result<
     Ok(keys)
 }
 
-/// Starts the release server on a free port with rate limits off; returns it and its port.
+/// Starts the release server on a free port with rate limits off and `settings` (extra
+/// `DEVFORGE_*` variables); returns it and its port.
 pub(crate) fn start_server(
     server: &Path,
     data_dir: &Path,
     url: &str,
     workers: u32,
     pool: u32,
+    settings: &[(&str, &str)],
 ) -> Result<(Child, u16), String> {
     let port = free_port()?;
     let child = server_command(server, data_dir, url)
@@ -283,6 +299,7 @@ pub(crate) fn start_server(
         .env("DEVFORGE_RATE_LIMIT_ENABLED", "false")
         .env("DEVFORGE_WORKERS", workers.to_string())
         .env("DEVFORGE_DB_POOL_SIZE", pool.to_string())
+        .envs(settings.iter().copied())
         .arg("serve")
         .stdout(Stdio::null())
         .spawn()

@@ -5,7 +5,10 @@
 //! storage port so the search indexes are real); the release server with rate limits off;
 //! then `wrk` at 16 connections against three mixes of requests: full-text queries (with
 //! prefixes, as typed), filtered listings (category and tag, by downloads), and
-//! sort-by-downloads pages. Prints throughput and p50/p95/p99 per mix and database.
+//! sort-by-downloads pages. Each mix runs twice: with the listing cache as configured by
+//! default (a repeated listing is answered from memory for 5 s), and with it off, so every
+//! request reaches the database. Prints throughput and p50/p95/p99 per database, cache
+//! mode and mix. `--sqlite false` measures PostgreSQL only.
 
 use crate::bench::{
     build_release_server, ensure_tool, millis, peak_rss_mb, psql, run_quiet, server_command,
@@ -132,6 +135,33 @@ fn mixes() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+/// A server setting the mixes are measured under.
+struct CacheMode {
+    label: &'static str,
+    /// `DEVFORGE_LISTING_CACHE_SECONDS`.
+    seconds: &'static str,
+}
+
+/// The default configuration (repeated listings answered from memory for a few seconds),
+/// then every listing from the database, so both costs are on record.
+const CACHE_MODES: [CacheMode; 2] = [
+    CacheMode {
+        label: "on (5 s)",
+        seconds: "5",
+    },
+    CacheMode {
+        label: "off",
+        seconds: "0",
+    },
+];
+
+/// One mix measured under one cache mode.
+struct Measured {
+    cache: &'static str,
+    mix: &'static str,
+    load: Load,
+}
+
 struct Load {
     rps: f64,
     p50: f64,
@@ -210,7 +240,7 @@ fn bench_database(
     dir: &Path,
     url: &str,
     options: &Options,
-) -> Result<Vec<(String, Load)>, String> {
+) -> Result<Vec<Measured>, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     run_quiet(server_command(server, dir, url).args(["migrate", "up"]))?;
     let started = Instant::now();
@@ -225,23 +255,33 @@ fn bench_database(
         options.extensions,
         started.elapsed().as_secs_f64()
     );
-    let (mut child, port) = start_server(server, dir, url, 2, 16)?;
-    let base = format!("http://127.0.0.1:{port}");
     let mut results = Vec::new();
-    for (name, paths) in mixes() {
-        let script = script(dir, name, &paths)?;
-        wrk(&script, &base, options, 3)?;
-        let load = wrk(&script, &base, options, options.seconds)?;
-        eprintln!(
-            "{label} {name}: {:.0} rps, p95 {:.2} ms",
-            load.rps, load.p95
-        );
-        results.push((name.to_owned(), load));
+    for cache in CACHE_MODES {
+        let settings = [("DEVFORGE_LISTING_CACHE_SECONDS", cache.seconds)];
+        let (mut child, port) = start_server(server, dir, url, 2, 16, &settings)?;
+        let base = format!("http://127.0.0.1:{port}");
+        for (name, paths) in mixes() {
+            let script = script(dir, name, &paths)?;
+            wrk(&script, &base, options, 3)?;
+            let load = wrk(&script, &base, options, options.seconds)?;
+            eprintln!(
+                "{label} {name} (listing cache {}): {:.0} rps, p95 {:.2} ms",
+                cache.label, load.rps, load.p95
+            );
+            results.push(Measured {
+                cache: cache.label,
+                mix: name,
+                load,
+            });
+        }
+        if let Some(rss) = peak_rss_mb(child.id()) {
+            eprintln!(
+                "{label} (listing cache {}): server peak RSS {rss:.1} MB",
+                cache.label
+            );
+        }
+        stop(&mut child);
     }
-    if let Some(rss) = peak_rss_mb(child.id()) {
-        eprintln!("{label}: server peak RSS {rss:.1} MB");
-    }
-    stop(&mut child);
     Ok(results)
 }
 
@@ -264,24 +304,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
         &with_database(&options.postgres, db),
         &options,
     )?;
-    let lite_dir = work.join("sqlite");
-    let lite_url = format!(
-        "sqlite://{}?mode=rwc",
-        lite_dir.join("devforge.db").display()
-    );
-    let lite = bench_database("SQLite", &server, &lite_dir, &lite_url, &options)?;
+    let mut measured = vec![("PostgreSQL", pg)];
+    if options.sqlite {
+        let lite_dir = work.join("sqlite");
+        let lite_url = format!(
+            "sqlite://{}?mode=rwc",
+            lite_dir.join("devforge.db").display()
+        );
+        let lite = bench_database("SQLite", &server, &lite_dir, &lite_url, &options)?;
+        measured.push(("SQLite", lite));
+    }
     println!(
         "## search benchmark ({} extensions, {} connections, {} s per mix, 2 workers)",
         options.extensions, options.connections, options.seconds
     );
-    println!("| database | mix | rps | p50 ms | p95 ms | p99 ms | non-2xx |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| database | listing cache | mix | rps | p50 ms | p95 ms | p99 ms | non-2xx |");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut errors = 0;
-    for (label, results) in [("PostgreSQL", &pg), ("SQLite", &lite)] {
-        for (mix, load) in results {
+    for (label, results) in &measured {
+        for Measured { cache, mix, load } in results {
             errors += load.errors;
             println!(
-                "| {label} | {mix} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+                "| {label} | {cache} | {mix} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
                 load.rps, load.p50, load.p95, load.p99, load.errors
             );
         }

@@ -26,7 +26,7 @@ use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityServ
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
-use devforge_marketplace::MarketplaceService;
+use devforge_marketplace::{ListingCache, MarketplaceService};
 use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
     Database, DatabaseKind, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
@@ -40,6 +40,10 @@ use std::sync::Arc;
 use utoipa::OpenApi as _;
 use utoipa_actix_web::{AppExt as _, scope};
 use utoipa_swagger_ui::SwaggerUi;
+
+/// How many listed extensions an instance keeps in memory at most, over all kept pages
+/// (about 1 KB each with a typical description, at most 9 KB with the longest allowed).
+const LISTING_CACHE_EXTENSIONS: usize = 10_000;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +150,11 @@ pub async fn build_state(
         packages,
         LicensingEntitlements::new(Arc::clone(&licensing)),
         SystemClock,
-    );
+    )
+    .with_listing_cache(ListingCache::new(
+        Duration::seconds(settings.listing_cache_seconds.into()),
+        LISTING_CACHE_EXTENSIONS,
+    ));
     Ok(AppState {
         identity: Arc::new(identity),
         licensing,

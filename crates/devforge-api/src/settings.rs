@@ -226,6 +226,17 @@ pub struct Settings {
         action = ArgAction::Set, global = true)]
     pub validation_cache: bool,
 
+    /// How long a public marketplace listing page is answered from memory, in seconds (0:
+    /// never). Changes made through this instance show at once; changes made through other
+    /// instances, and download counts, within this time.
+    #[arg(
+        long,
+        env = "DEVFORGE_LISTING_CACHE_SECONDS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub listing_cache_seconds: u32,
+
     /// Self-service seat releases allowed per license per 24 hours.
     #[arg(
         long,

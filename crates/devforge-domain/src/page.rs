@@ -1,7 +1,7 @@
 //! Paging, the same for every list the API returns.
 
 /// Which slice of a list to return. Always within bounds: `page >= 1`, `1 <= per_page <= 100`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     page: u64,
     per_page: u64,

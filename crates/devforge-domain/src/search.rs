@@ -156,7 +156,7 @@ pub const MATCH_START: char = '\u{E000}';
 pub const MATCH_END: char = '\u{E001}';
 
 /// A parsed search: the words every result must contain (after stemming).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct SearchQuery {
     terms: Vec<String>,
     /// For search-as-you-type: the last word when it is a stop word, kept because it may

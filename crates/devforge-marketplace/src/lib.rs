@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod extension;
+pub mod listing_cache;
 pub mod name;
 pub mod ports;
 pub mod review;
@@ -15,6 +16,7 @@ pub mod version;
 
 pub use error::MarketError;
 pub use extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
+pub use listing_cache::ListingCache;
 pub use name::ExtensionName;
 pub use ports::{ExtSort, MarketStore, PackageStore};
 pub use review::{Rating, Review};

@@ -34,7 +34,7 @@ pub struct ExtensionPatch {
 }
 
 /// How a listing is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ExtSort {
     /// Best match first (with a query; otherwise downloads).
     Relevance,
@@ -50,7 +50,7 @@ pub enum ExtSort {
 }
 
 /// A public listing request.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ExtensionSearch {
     /// Full text, with prefix matching; the raw text too, for the exact-name rule.
     pub query: Option<(SearchQuery, String)>,

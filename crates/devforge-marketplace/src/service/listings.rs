@@ -185,10 +185,12 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
                 .map(|e| e.as_deref().map_or(Ok(Pricing::Free), Pricing::paid))
                 .transpose()?,
         };
-        self.store
-            .update_extension(extension.id, patch, self.clock.now())
-            .await?
-            .ok_or(MarketError::ExtensionNotFound)
+        self.changing(
+            self.store
+                .update_extension(extension.id, patch, self.clock.now()),
+        )
+        .await?
+        .ok_or(MarketError::ExtensionNotFound)
     }
 
     /// An extension with its versions: public ones for everyone, all for its owner and
@@ -278,7 +280,15 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             tag,
             sort,
         };
-        Ok(self.store.search(search, page).await?)
+        let key = (search, page);
+        let now = self.clock.now();
+        if let Some(kept) = self.listings.get(&key, now) {
+            return Ok(kept);
+        }
+        let generation = self.listings.generation();
+        let found = self.store.search(key.0.clone(), page).await?;
+        self.listings.put(key, generation, now, found.clone());
+        Ok(found)
     }
 
     /// The marketplace figures of the admin dashboard.

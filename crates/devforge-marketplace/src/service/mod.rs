@@ -12,9 +12,12 @@ pub use versions::NewVersion;
 
 use crate::error::MarketError;
 use crate::extension::Extension;
+use crate::listing_cache::ListingCache;
 use crate::name::ExtensionName;
 use crate::ports::{EntitlementCheck, MarketStore, PackageStore};
 use devforge_domain::{Clock, Role, UserId};
+use std::future::Future;
+use std::sync::Arc;
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,18 +46,29 @@ pub struct MarketplaceService<S, P, E, C> {
     packages: P,
     entitlements: E,
     clock: C,
+    listings: Arc<ListingCache>,
 }
 
 impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
     MarketplaceService<S, P, E, C>
 {
-    /// A service over its ports.
+    /// A service over its ports, reading every listing from `store`.
     pub fn new(store: S, packages: P, entitlements: E, clock: C) -> Self {
         Self {
             store,
             packages,
             entitlements,
             clock,
+            listings: Arc::new(ListingCache::disabled()),
+        }
+    }
+
+    /// The same service, answering repeated public listings from `cache`.
+    #[must_use]
+    pub fn with_listing_cache(self, cache: ListingCache) -> Self {
+        Self {
+            listings: Arc::new(cache),
+            ..self
         }
     }
 
@@ -73,7 +87,16 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             packages: self.packages.clone(),
             entitlements,
             clock: self.clock.clone(),
+            listings: Arc::clone(&self.listings),
         }
+    }
+
+    /// Runs `change` to what public listings show, then drops the kept listing pages (also
+    /// when it failed: an error does not prove that nothing was written).
+    async fn changing<T>(&self, change: impl Future<Output = T>) -> T {
+        let outcome = change.await;
+        self.listings.invalidate();
+        outcome
     }
 
     /// The extension named `name` (`raw`), public or not.

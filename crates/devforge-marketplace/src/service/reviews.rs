@@ -65,8 +65,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             created_at: now,
             updated_at: now,
         };
-        self.store
-            .insert_review(review)
+        self.changing(self.store.insert_review(review))
             .await
             .map_err(|err| match err {
                 StoreError::Duplicate { .. } => MarketError::AlreadyReviewed,
@@ -90,10 +89,16 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         let rating = Rating::new(rating)?;
         let title = optional_text("title", title, 100)?;
         let body = optional_text("body", body, 5000)?;
-        self.store
-            .update_review(id, caller.user_id, rating, title, body, self.clock.now())
-            .await?
-            .ok_or(MarketError::ReviewNotFound)
+        self.changing(self.store.update_review(
+            id,
+            caller.user_id,
+            rating,
+            title,
+            body,
+            self.clock.now(),
+        ))
+        .await?
+        .ok_or(MarketError::ReviewNotFound)
     }
 
     /// Removes a review: one's own, or (admins) anyone's, named by its author.
@@ -114,8 +119,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             Some(author) => author,
             None => caller.user_id,
         };
-        self.store
-            .delete_review(id, author)
+        self.changing(self.store.delete_review(id, author))
             .await?
             .map(|_| ())
             .ok_or(MarketError::ReviewNotFound)

@@ -111,10 +111,13 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
     ) -> Result<ExtVersion, MarketError> {
         let extension = self.managed(caller, name).await?;
         let found = self.version_of(&extension, version).await?;
-        self.store
-            .change_version(found.id, VersionChange::Yank(yanked), self.clock.now())
-            .await?
-            .ok_or(MarketError::VersionNotFound)
+        self.changing(self.store.change_version(
+            found.id,
+            VersionChange::Yank(yanked),
+            self.clock.now(),
+        ))
+        .await?
+        .ok_or(MarketError::VersionNotFound)
     }
 
     /// Approves or rejects a pending version (admins). A rejection carries the reason the
@@ -153,16 +156,15 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             }
             _ => None,
         };
-        self.store
-            .change_version(
-                found.id,
-                VersionChange::Review { to, reason },
-                self.clock.now(),
-            )
-            .await?
-            .ok_or(MarketError::WrongState(
-                "only pending versions are reviewed",
-            ))
+        self.changing(self.store.change_version(
+            found.id,
+            VersionChange::Review { to, reason },
+            self.clock.now(),
+        ))
+        .await?
+        .ok_or(MarketError::WrongState(
+            "only pending versions are reviewed",
+        ))
     }
 
     /// Versions waiting for review, oldest first (admins).

@@ -1,6 +1,6 @@
 //! [`CatalogRepository`] on SQL: listings and versions.
 
-use super::{SqlMarketStore, to_version, with_tags};
+use super::{SqlMarketStore, to_extension, to_extensions, to_version};
 use crate::entities::{extension_tags, extension_versions, extensions};
 use crate::error::store_error;
 use crate::search_sql::Params;
@@ -188,10 +188,7 @@ impl CatalogRepository for SqlMarketStore {
             .one(self.conn())
             .await
             .map_err(store_error)?;
-        match row {
-            Some(row) => Ok(with_tags(self.conn(), vec![row]).await?.pop()),
-            None => Ok(None),
-        }
+        row.map(to_extension).transpose()
     }
 
     async fn update_extension(
@@ -240,10 +237,7 @@ impl CatalogRepository for SqlMarketStore {
         }
         index_for_search(&txn, id.as_uuid()).await?;
         let row = find_row(&txn, id.as_uuid()).await?;
-        let extension = match row {
-            Some(row) => with_tags(&txn, vec![row]).await?.pop(),
-            None => None,
-        };
+        let extension = row.map(to_extension).transpose()?;
         txn.commit().await.map_err(store_error)?;
         Ok(extension)
     }
@@ -257,7 +251,7 @@ impl CatalogRepository for SqlMarketStore {
             .filter(extensions::Column::OwnerId.eq(owner.as_uuid()))
             .order_by_asc(extensions::Column::Name);
         let rows = crate::paging::fetch_page(self.conn(), query, page, Ok).await?;
-        let items = with_tags(self.conn(), rows.items).await?;
+        let items = to_extensions(rows.items)?;
         Ok(Page {
             items,
             request: rows.request,
@@ -398,7 +392,7 @@ impl CatalogRepository for SqlMarketStore {
             .all(self.conn())
             .await
             .map_err(store_error)?;
-        let owners = with_tags(self.conn(), owners).await?;
+        let owners = to_extensions(owners)?;
         let mut items = Vec::with_capacity(rows.items.len());
         for version in rows.items {
             if let Some(extension) = owners.iter().find(|e| e.id == version.extension_id) {

@@ -9,15 +9,13 @@ mod counts;
 mod search;
 
 use crate::Database;
-use crate::entities::{extension_tags, extension_versions, extensions};
-use crate::error::{corrupt, store_error};
+use crate::entities::{extension_versions, extensions};
+use crate::error::corrupt;
 use devforge_domain::{StoreError, UserId};
 use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
 use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::version::{ExtVersion, ReviewState, VersionId};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::DatabaseConnection;
 
 /// Implements [`devforge_marketplace::MarketStore`] over SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -41,14 +39,22 @@ fn count(what: &str, value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|e| corrupt(what, e))
 }
 
-fn to_extension(row: extensions::Model, tags: Vec<String>) -> Result<Extension, StoreError> {
+/// A listing from its row. Its tags come from `tags_text`, which the transaction that
+/// writes `extension_tags` (the table tag filters use) keeps equal to them.
+fn to_extension(row: extensions::Model) -> Result<Extension, StoreError> {
+    let mut tags: Vec<Tag> = row
+        .tags_text
+        .split_whitespace()
+        .map(|tag| Tag::from_trusted(tag.to_owned()))
+        .collect();
+    tags.sort();
     Ok(Extension {
         id: ExtensionId::from_uuid(row.id),
         name: ExtensionName::from_trusted(row.name),
         display_name: row.display_name,
         description: row.description,
         category: ExtCategory::parse(&row.category).map_err(|e| corrupt("category", e))?,
-        tags: tags.into_iter().map(Tag::from_trusted).collect(),
+        tags,
         repository_url: row.repository_url,
         homepage_url: row.homepage_url,
         pricing: row.entitlement.map_or(Pricing::Free, Pricing::Paid),
@@ -80,30 +86,7 @@ fn to_version(row: extension_versions::Model) -> Result<ExtVersion, StoreError> 
     })
 }
 
-/// Rows with their tags attached (one query for all tags).
-async fn with_tags(
-    db: &impl ConnectionTrait,
-    rows: Vec<extensions::Model>,
-) -> Result<Vec<Extension>, StoreError> {
-    let ids: Vec<uuid::Uuid> = rows.iter().map(|row| row.id).collect();
-    let tags = if ids.is_empty() {
-        Vec::new()
-    } else {
-        extension_tags::Entity::find()
-            .filter(extension_tags::Column::ExtensionId.is_in(ids))
-            .order_by_asc(extension_tags::Column::Tag)
-            .all(db)
-            .await
-            .map_err(store_error)?
-    };
-    rows.into_iter()
-        .map(|row| {
-            let own = tags
-                .iter()
-                .filter(|t| t.extension_id == row.id)
-                .map(|t| t.tag.clone())
-                .collect();
-            to_extension(row, own)
-        })
-        .collect()
+/// Listings from their rows.
+fn to_extensions(rows: Vec<extensions::Model>) -> Result<Vec<Extension>, StoreError> {
+    rows.into_iter().map(to_extension).collect()
 }

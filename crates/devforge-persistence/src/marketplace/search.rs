@@ -9,7 +9,7 @@
 //! The reported total is capped ([`COUNT_CAP`], [`QUERY_COUNT_CAP`]): counting every match
 //! of a broad query would cost more than the page itself.
 
-use super::with_tags;
+use super::to_extensions;
 use crate::entities::extensions;
 use crate::error::store_error;
 use crate::search_sql::{Params, fts5_prefix_match, postgres_prefix_text, postgres_typing_text};
@@ -17,7 +17,10 @@ use devforge_domain::{Page, PageRequest, StoreError};
 use devforge_marketplace::extension::Extension;
 use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
-use sea_orm::{DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Statement};
+use sea_orm::{
+    DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, IdenStatic as _, Iterable as _,
+    Statement,
+};
 
 #[derive(Debug, FromQueryResult)]
 struct Total {
@@ -148,7 +151,11 @@ pub(super) async fn search(
     let (from, order) = clauses(backend, &search, &mut params, true);
     let limit = params.bind(i64::try_from(page.per_page()).unwrap_or(i64::MAX));
     let offset = params.bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
-    let sql = format!("SELECT e.* {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let columns = extensions::Column::iter()
+        .map(|column| format!("e.{}", column.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT {columns} {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
     let rows = extensions::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
             backend,
@@ -159,7 +166,7 @@ pub(super) async fn search(
         .await
         .map_err(store_error)?;
     Ok(Page {
-        items: with_tags(db, rows).await?,
+        items: to_extensions(rows)?,
         request: page,
         total,
     })
