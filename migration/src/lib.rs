@@ -23,6 +23,7 @@ mod m20261128_000012_license_payment_renewals;
 mod m20261128_000013_billing;
 mod m20261128_000014_ticket_payment_link;
 mod m20261128_000015_marketplace;
+mod m20261201_000016_tag_filter_index;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000013_billing::Migration),
             Box::new(m20261128_000014_ticket_payment_link::Migration),
             Box::new(m20261128_000015_marketplace::Migration),
+            Box::new(m20261201_000016_tag_filter_index::Migration),
         ]
     }
 }

@@ -194,6 +194,15 @@ on_every_backend! {
         assert_eq!(edited.status(), 200);
         assert_eq!(m.names("q=midnight").await, ["dark-theme"], "search follows edits");
         assert!(m.names("q=eyes").await.is_empty(), "and forgets the old text");
+        assert_eq!(m.names("category=languages&tag=rust").await, ["rust-tools", "rust-analyzer"]);
+        assert!(m.names("category=themes&tag=rust").await.is_empty(), "a tag outside the category");
+        let moved = m.app.patch("/v1/extensions/rust-tools", json!({"category": "other"}), Some(&m.owner.token)).await;
+        assert_eq!(moved.status(), 200);
+        assert_eq!(m.names("category=languages&tag=rust").await, ["rust-analyzer"], "tag filters follow a new category");
+        assert_eq!(m.names("category=other&tag=rust").await, ["rust-tools"]);
+        let retagged = m.app.patch("/v1/extensions/crate-helper", json!({"tags": ["cargo", "rust"]}), Some(&m.owner.token)).await;
+        assert_eq!(retagged.status(), 200);
+        assert_eq!(m.names("category=other&tag=rust&sort=name").await, ["crate-helper", "rust-tools"], "and new tags");
         let page = json(m.app.get("/v1/extensions?q=rust&per_page=1", None).await).await;
         assert_eq!((page["total"].clone(), page["per_page"].clone()), (json!(3), json!(1)));
         let item = &page["items"][0];

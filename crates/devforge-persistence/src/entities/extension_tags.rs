@@ -1,4 +1,5 @@
-//! The `extension_tags` table.
+//! The `extension_tags` table: one row per tag of an extension, carrying the extension's
+//! category so that tag filters are answered from this table's index.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +10,8 @@ pub struct Model {
     pub extension_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub tag: String,
+    /// The extension's category, kept equal to it by the transactions that write either.
+    pub category: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,7 @@ use crate::search_sql::Params;
 use chrono::{DateTime, Utc};
 use devforge_domain::search::without_stop_words;
 use devforge_domain::{Page, PageRequest, StoreError, UserId};
-use devforge_marketplace::extension::{Extension, ExtensionId, Pricing, Tag};
+use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
 use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::ports::{
     CatalogRepository, ExtensionPatch, ExtensionSearch, MarketStats, VersionChange,
@@ -80,9 +80,11 @@ fn tags_text(tags: &[Tag]) -> String {
     tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(" ")
 }
 
+/// Writes an extension's tag rows (with its category, which tag filters read from them).
 async fn replace_tags(
     db: &impl ConnectionTrait,
     extension: uuid::Uuid,
+    category: ExtCategory,
     tags: &[Tag],
 ) -> Result<(), StoreError> {
     extension_tags::Entity::delete_many()
@@ -96,6 +98,7 @@ async fn replace_tags(
     extension_tags::Entity::insert_many(tags.iter().map(|tag| extension_tags::ActiveModel {
         extension_id: Set(extension),
         tag: Set(tag.as_str().to_owned()),
+        category: Set(category.as_str().to_owned()),
     }))
     .exec(db)
     .await
@@ -156,7 +159,13 @@ impl CatalogRepository for SqlMarketStore {
         .insert(&txn)
         .await
         .map_err(store_error)?;
-        replace_tags(&txn, extension.id.as_uuid(), &extension.tags).await?;
+        replace_tags(
+            &txn,
+            extension.id.as_uuid(),
+            extension.category,
+            &extension.tags,
+        )
+        .await?;
         index_for_search(&txn, extension.id.as_uuid()).await?;
         txn.commit().await.map_err(store_error)?;
         Ok(extension)
@@ -198,6 +207,7 @@ impl CatalogRepository for SqlMarketStore {
         at: DateTime<Utc>,
     ) -> Result<Option<Extension>, StoreError> {
         use extensions::Column as C;
+        let tag_rows_change = patch.category.is_some() || patch.tags.is_some();
         let mut update = extensions::Entity::update_many()
             .col_expr(C::UpdatedAt, Expr::value(at))
             .filter(C::Id.eq(id.as_uuid()));
@@ -232,8 +242,9 @@ impl CatalogRepository for SqlMarketStore {
             txn.rollback().await.map_err(store_error)?;
             return Ok(None);
         }
-        if let Some(tags) = &patch.tags {
-            replace_tags(&txn, id.as_uuid(), tags).await?;
+        if tag_rows_change && let Some(row) = find_row(&txn, id.as_uuid()).await? {
+            let edited = to_extension(row)?;
+            replace_tags(&txn, id.as_uuid(), edited.category, &edited.tags).await?;
         }
         index_for_search(&txn, id.as_uuid()).await?;
         let row = find_row(&txn, id.as_uuid()).await?;

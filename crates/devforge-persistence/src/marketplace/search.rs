@@ -7,7 +7,8 @@
 //! `rust-an` finds `rust-analyzer` while it is being typed.
 //!
 //! The reported total is capped ([`COUNT_CAP`], [`QUERY_COUNT_CAP`]): counting every match
-//! of a broad query would cost more than the page itself.
+//! of a broad query would cost more than the page itself. A page short of full is the
+//! last one and tells the total without a count.
 
 use super::to_extensions;
 use crate::entities::extensions;
@@ -88,9 +89,18 @@ fn clauses(
         filters.push(format!("e.category = {}", params.bind(category.as_str())));
     }
     if let Some(tag) = &search.tag {
+        // The tag rows carry the category: the index on (tag, category) yields exactly
+        // the listings asked for, however rarely the two meet. The category stays on the
+        // listing too, which also steers the planner to start from the tags.
+        let mut tagged = format!("t.tag = {}", params.bind(tag.as_str()));
+        if let Some(category) = search.category {
+            tagged.push_str(&format!(
+                " AND t.category = {}",
+                params.bind(category.as_str())
+            ));
+        }
         filters.push(format!(
-            "EXISTS (SELECT 1 FROM extension_tags t WHERE t.extension_id = e.id AND t.tag = {})",
-            params.bind(tag.as_str())
+            "e.id IN (SELECT t.extension_id FROM extension_tags t WHERE {tagged})"
         ));
     }
     let order = match (&search.query, search.sort) {
@@ -130,23 +140,6 @@ pub(super) async fn search(
         });
     }
     let backend = db.get_database_backend();
-    let mut count_params = Params::new(backend);
-    let (from, _) = clauses(backend, &search, &mut count_params, false);
-    let cap = if search.query.is_some() {
-        QUERY_COUNT_CAP
-    } else {
-        COUNT_CAP
-    };
-    let total = Total::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        format!("SELECT COUNT(*) AS total FROM (SELECT 1 {from} LIMIT {cap}) capped"),
-        count_params.into_values(),
-    ))
-    .one(db)
-    .await
-    .map_err(store_error)?
-    .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
-
     let mut params = Params::new(backend);
     let (from, order) = clauses(backend, &search, &mut params, true);
     let limit = params.bind(i64::try_from(page.per_page()).unwrap_or(i64::MAX));
@@ -165,9 +158,70 @@ pub(super) async fn search(
         .all(db)
         .await
         .map_err(store_error)?;
+    let total = match total_from_page(page, rows.len()) {
+        Some(total) => total,
+        None => count(db, &search).await?,
+    };
     Ok(Page {
         items: to_extensions(rows)?,
         request: page,
         total,
     })
+}
+
+/// The total, when the page itself tells it: a page that is neither full nor past the end
+/// holds the last results.
+fn total_from_page(page: PageRequest, found: usize) -> Option<u64> {
+    let found = u64::try_from(found).ok()?;
+    let last_page = found < page.per_page() && (found > 0 || page.offset() == 0);
+    last_page.then(|| page.offset() + found)
+}
+
+/// How many listings match `search`, counted up to a cap.
+async fn count(db: &DatabaseConnection, search: &ExtensionSearch) -> Result<u64, StoreError> {
+    let backend = db.get_database_backend();
+    let mut params = Params::new(backend);
+    let (from, _) = clauses(backend, search, &mut params, false);
+    let cap = if search.query.is_some() {
+        QUERY_COUNT_CAP
+    } else {
+        COUNT_CAP
+    };
+    let total = Total::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        format!("SELECT COUNT(*) AS total FROM (SELECT 1 {from} LIMIT {cap}) capped"),
+        params.into_values(),
+    ))
+    .one(db)
+    .await
+    .map_err(store_error)?
+    .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+    use devforge_domain::PageRequest;
+
+    fn page(number: u64, per_page: u64) -> PageRequest {
+        PageRequest::new(Some(number), Some(per_page)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_page_short_of_full_is_the_last_one() {
+        assert_eq!(total_from_page(page(1, 20), 0), Some(0), "nothing matches");
+        assert_eq!(total_from_page(page(1, 20), 7), Some(7));
+        assert_eq!(total_from_page(page(3, 20), 5), Some(45));
+    }
+
+    #[test]
+    fn a_full_or_empty_later_page_needs_a_count() {
+        assert_eq!(total_from_page(page(1, 20), 20), None, "more may follow");
+        assert_eq!(
+            total_from_page(page(4, 20), 0),
+            None,
+            "past the end: how far?"
+        );
+    }
 }
