@@ -233,8 +233,7 @@ pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
 }
 
 pub(crate) fn build_release_server() -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+    let status = crate::cargo_command()
         .args([
             "build",
             "--release",

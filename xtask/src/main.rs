@@ -84,8 +84,33 @@ fn cargo_binary() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// A `cargo` command with the environment it would have in a shell. `cargo xtask` runs
+/// this binary with variables describing the xtask package (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...); some build scripts (ring's) watch them, so a nested build would
+/// otherwise redo everything built from a shell, and the next shell build would redo it
+/// again.
+pub(crate) fn cargo_command() -> Command {
+    let mut command = Command::new(cargo_binary());
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let describes_xtask = name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            );
+        if describes_xtask {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 fn cargo(fixed: &[&str], extra: &[String]) -> Result<(), String> {
-    let status = Command::new(cargo_binary())
+    let status = cargo_command()
         .args(fixed)
         .args(extra)
         .status()
@@ -122,7 +147,7 @@ fn ci() -> Result<(), String> {
 /// through another crate: other services must be able to link them alone.
 fn check_dependency_direction() -> Result<(), String> {
     for inner in INNER_CRATES {
-        let output = Command::new(cargo_binary())
+        let output = cargo_command()
             .args([
                 "tree",
                 "--package",

@@ -10,8 +10,13 @@
 //!   no change came in the meantime, so a search that raced a change cannot put the old
 //!   answer back after the change dropped it.
 //!
+//! When a page expires, the first request for it reads it again while the requests that
+//! arrive meanwhile are still answered with the expired page (for at most another `ttl`):
+//! otherwise every client asking for a popular listing at that moment would send the
+//! same query to the database at once, and wait for all of them.
+//!
 //! Changes made by other server instances, and download counts (which change too often to
-//! drop pages for), show within `ttl`. With a `ttl` of zero nothing is kept.
+//! drop pages for), show within twice `ttl`. With a `ttl` of zero nothing is kept.
 
 use crate::extension::Extension;
 use crate::ports::ExtensionSearch;
@@ -45,6 +50,20 @@ struct State {
 struct Kept {
     expires: DateTime<Utc>,
     page: Arc<Page<Extension>>,
+    /// A request is reading this page again since it expired.
+    refreshing: bool,
+}
+
+/// What [`ListingCache::lookup`] found.
+#[derive(Debug, PartialEq)]
+pub enum Lookup {
+    /// The page to answer with.
+    Kept(Page<Extension>),
+    /// Nothing usable: read the page, then [`ListingCache::put`] it with this generation.
+    Read {
+        /// The generation the read starts under.
+        generation: u64,
+    },
 }
 
 impl ListingCache {
@@ -72,29 +91,35 @@ impl ListingCache {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The page kept for `key`, if it is younger than `ttl` at `now`.
+    /// The page kept for `key` while it is younger than `ttl` at `now`; after that, the
+    /// first caller is told to read it again, and callers until that read is put (or for
+    /// another `ttl` at most, should it fail) get the expired page.
     #[must_use]
-    pub fn get(&self, key: &ListingKey, now: DateTime<Utc>) -> Option<Page<Extension>> {
-        if !self.keeps_pages() {
-            return None;
-        }
-        let page = {
-            let state = self.state();
-            let kept = state.pages.get(key)?;
-            (now < kept.expires).then(|| Arc::clone(&kept.page))?
+    pub fn lookup(&self, key: &ListingKey, now: DateTime<Utc>) -> Lookup {
+        let mut state = self.state();
+        let read = Lookup::Read {
+            generation: state.generation,
         };
-        Some(Page::clone(&page))
-    }
-
-    /// The current generation: pass it to [`Self::put`] with the answer of a search started
-    /// now.
-    #[must_use]
-    pub fn generation(&self) -> u64 {
-        self.state().generation
+        if !self.keeps_pages() {
+            return read;
+        }
+        let Some(kept) = state.pages.get_mut(key) else {
+            return read;
+        };
+        let answer = Arc::clone(&kept.page);
+        if now >= kept.expires {
+            let given_up = now >= kept.expires + self.ttl;
+            if !kept.refreshing || given_up {
+                kept.refreshing = true;
+                return read;
+            }
+        }
+        drop(state);
+        Lookup::Kept(Page::clone(&answer))
     }
 
     /// Keeps `page` for `key`, unless the catalog changed since `generation` was read.
-    /// When full, expired pages go first, and then all of them (a burst of distinct
+    /// When full, pages past their grace go first, and then all of them (a burst of distinct
     /// listings is served by the database either way; this keeps the bound cheap).
     pub fn put(&self, key: ListingKey, generation: u64, now: DateTime<Utc>, page: Page<Extension>) {
         if !self.keeps_pages() {
@@ -112,7 +137,8 @@ impl ListingCache {
             state.held -= weight_of(&replaced);
         }
         if state.held + weight > self.capacity {
-            state.pages.retain(|_, kept| now < kept.expires);
+            let ttl = self.ttl;
+            state.pages.retain(|_, kept| now < kept.expires + ttl);
             state.held = state.pages.values().map(weight_of).sum();
             if state.held + weight > self.capacity {
                 state.pages.clear();
@@ -122,6 +148,7 @@ impl ListingCache {
         let kept = Kept {
             expires: now + self.ttl,
             page: Arc::new(page),
+            refreshing: false,
         };
         state.held += weight;
         state.pages.insert(key, kept);
@@ -146,7 +173,7 @@ fn weight_of(kept: &Kept) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{ListingCache, ListingKey};
+    use super::{ListingCache, ListingKey, Lookup};
     use crate::ports::{ExtSort, ExtensionSearch};
     use chrono::{DateTime, Duration, Utc};
     use devforge_domain::{Page, PageRequest};
@@ -168,69 +195,123 @@ mod tests {
         }
     }
 
-    fn start() -> DateTime<Utc> {
-        DateTime::UNIX_EPOCH
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::seconds(seconds)
+    }
+
+    /// The total of the kept page, or `None` when the caller is told to read.
+    fn kept_total(cache: &ListingCache, key: &ListingKey, now: DateTime<Utc>) -> Option<u64> {
+        match cache.lookup(key, now) {
+            Lookup::Kept(page) => Some(page.total),
+            Lookup::Read { .. } => None,
+        }
+    }
+
+    /// Reads on behalf of a caller told to: puts `answer(total)` under its generation.
+    fn read_and_put(cache: &ListingCache, key: ListingKey, now: DateTime<Utc>, total: u64) {
+        match cache.lookup(&key, now) {
+            Lookup::Read { generation } => cache.put(key, generation, now, answer(total)),
+            Lookup::Kept(page) => panic!("expected to be told to read, got {page:?}"),
+        }
     }
 
     #[test]
     fn a_page_is_served_until_it_expires() {
         let cache = ListingCache::new(Duration::seconds(5), 10);
-        cache.put(key(1), cache.generation(), start(), answer(7));
-        let later = start() + Duration::seconds(4);
-        assert_eq!(cache.get(&key(1), later).map(|p| p.total), Some(7));
+        read_and_put(&cache, key(1), at(0), 7);
+        assert_eq!(kept_total(&cache, &key(1), at(4)), Some(7));
         assert_eq!(
-            cache.get(&key(2), later),
+            kept_total(&cache, &key(2), at(4)),
             None,
             "another page is another key"
         );
-        assert_eq!(cache.get(&key(1), start() + Duration::seconds(5)), None);
+    }
+
+    #[test]
+    fn an_expired_page_is_read_again_by_one_caller_while_the_others_get_it() {
+        let cache = ListingCache::new(Duration::seconds(5), 10);
+        read_and_put(&cache, key(1), at(0), 1);
+        let Lookup::Read { generation } = cache.lookup(&key(1), at(5)) else {
+            panic!("the first caller after expiry reads");
+        };
+        assert_eq!(
+            kept_total(&cache, &key(1), at(6)),
+            Some(1),
+            "others meanwhile: the expired page"
+        );
+        cache.put(key(1), generation, at(6), answer(2));
+        assert_eq!(
+            kept_total(&cache, &key(1), at(7)),
+            Some(2),
+            "then the new one"
+        );
+    }
+
+    #[test]
+    fn a_read_that_never_comes_back_is_retried_after_another_ttl() {
+        let cache = ListingCache::new(Duration::seconds(5), 10);
+        read_and_put(&cache, key(1), at(0), 1);
+        assert_eq!(
+            kept_total(&cache, &key(1), at(5)),
+            None,
+            "a read starts, then fails"
+        );
+        assert_eq!(kept_total(&cache, &key(1), at(9)), Some(1));
+        assert_eq!(
+            kept_total(&cache, &key(1), at(10)),
+            None,
+            "too old to serve: read again"
+        );
     }
 
     #[test]
     fn a_change_drops_pages_and_refuses_answers_read_before_it() {
         let cache = ListingCache::new(Duration::seconds(5), 10);
-        cache.put(key(1), cache.generation(), start(), answer(1));
-        let read_before_change = cache.generation();
+        read_and_put(&cache, key(1), at(0), 1);
+        let Lookup::Read { generation } = cache.lookup(&key(2), at(0)) else {
+            panic!("nothing kept for key 2");
+        };
         cache.invalidate();
-        assert_eq!(cache.get(&key(1), start()), None, "dropped by the change");
-        cache.put(key(1), read_before_change, start(), answer(1));
         assert_eq!(
-            cache.get(&key(1), start()),
+            kept_total(&cache, &key(1), at(0)),
+            None,
+            "dropped by the change"
+        );
+        cache.put(key(2), generation, at(0), answer(1));
+        assert_eq!(
+            kept_total(&cache, &key(2), at(0)),
             None,
             "a stale answer is not kept"
         );
-        cache.put(key(1), cache.generation(), start(), answer(2));
-        assert_eq!(cache.get(&key(1), start()).map(|p| p.total), Some(2));
+        read_and_put(&cache, key(2), at(0), 2);
+        assert_eq!(kept_total(&cache, &key(2), at(0)), Some(2));
     }
 
     #[test]
-    fn a_full_cache_makes_room_expired_pages_first() {
+    fn a_full_cache_makes_room_old_pages_first() {
         let cache = ListingCache::new(Duration::seconds(5), 2);
-        let generation = cache.generation();
-        cache.put(key(1), generation, start(), answer(1));
-        cache.put(
-            key(2),
-            generation,
-            start() + Duration::seconds(3),
-            answer(2),
-        );
-        let now = start() + Duration::seconds(6);
-        cache.put(key(3), generation, now, answer(3));
+        read_and_put(&cache, key(1), at(0), 1);
+        read_and_put(&cache, key(2), at(8), 2);
+        read_and_put(&cache, key(3), at(11), 3);
         assert_eq!(
-            cache.get(&key(2), now).map(|p| p.total),
+            kept_total(&cache, &key(2), at(11)),
             Some(2),
-            "still fresh"
+            "key 1 went: past its grace"
         );
-        assert_eq!(cache.get(&key(3), now).map(|p| p.total), Some(3));
-        cache.put(key(4), generation, now, answer(4));
-        assert_eq!(cache.get(&key(2), now), None, "full of fresh pages: all go");
-        assert_eq!(cache.get(&key(4), now).map(|p| p.total), Some(4));
+        assert_eq!(kept_total(&cache, &key(3), at(11)), Some(3));
+        read_and_put(&cache, key(4), at(11), 4);
+        assert_eq!(
+            kept_total(&cache, &key(2), at(11)),
+            None,
+            "full of usable pages: all go"
+        );
+        assert_eq!(kept_total(&cache, &key(4), at(11)), Some(4));
     }
 
     #[test]
     fn a_disabled_cache_keeps_nothing() {
         let cache = ListingCache::disabled();
-        cache.put(key(1), cache.generation(), start(), answer(1));
-        assert_eq!(cache.get(&key(1), start()), None);
+        read_and_put(&cache, key(1), at(0), 1);
+        assert_eq!(kept_total(&cache, &key(1), at(0)), None);
     }
 }

@@ -3,6 +3,7 @@
 use super::{Caller, MarketplaceService};
 use crate::error::MarketError;
 use crate::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag, parse_line, parse_url};
+use crate::listing_cache::Lookup;
 use crate::name::ExtensionName;
 use crate::ports::{
     EntitlementCheck, ExtSort, ExtensionPatch, ExtensionSearch, MarketStats, MarketStore,
@@ -282,12 +283,13 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         };
         let key = (search, page);
         let now = self.clock.now();
-        if let Some(kept) = self.listings.get(&key, now) {
-            return Ok(kept);
-        }
-        let generation = self.listings.generation();
+        let generation = match self.listings.lookup(&key, now) {
+            Lookup::Kept(page) => return Ok(page),
+            Lookup::Read { generation } => generation,
+        };
         let found = self.store.search(key.0.clone(), page).await?;
-        self.listings.put(key, generation, now, found.clone());
+        self.listings
+            .put(key, generation, self.clock.now(), found.clone());
         Ok(found)
     }
 
