@@ -242,13 +242,14 @@ impl CatalogRepository for SqlMarketStore {
             txn.rollback().await.map_err(store_error)?;
             return Ok(None);
         }
-        if tag_rows_change && let Some(row) = find_row(&txn, id.as_uuid()).await? {
-            let edited = to_extension(row)?;
+        let extension = find_row(&txn, id.as_uuid())
+            .await?
+            .map(to_extension)
+            .transpose()?;
+        if tag_rows_change && let Some(edited) = &extension {
             replace_tags(&txn, id.as_uuid(), edited.category, &edited.tags).await?;
         }
         index_for_search(&txn, id.as_uuid()).await?;
-        let row = find_row(&txn, id.as_uuid()).await?;
-        let extension = row.map(to_extension).transpose()?;
         txn.commit().await.map_err(store_error)?;
         Ok(extension)
     }

@@ -22,6 +22,7 @@ use sea_orm::{
     DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, IdenStatic as _, Iterable as _,
     Statement,
 };
+use std::sync::LazyLock;
 
 #[derive(Debug, FromQueryResult)]
 struct Total {
@@ -33,6 +34,15 @@ struct Total {
 pub(crate) const COUNT_CAP: u64 = 10_000;
 /// The same for full-text queries, whose matches are read from the heap one by one.
 pub(crate) const QUERY_COUNT_CAP: u64 = 1_000;
+
+/// The listing's own columns, as `e.column, …` (not `e.*`, which would also ship the
+/// stored `tsvector` on PostgreSQL); built once.
+static LISTING_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    extensions::Column::iter()
+        .map(|column| format!("e.{}", column.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
 
 /// The ORDER BY of a sort other than relevance.
 fn order_of(sort: ExtSort) -> &'static str {
@@ -144,10 +154,7 @@ pub(super) async fn search(
     let (from, order) = clauses(backend, &search, &mut params, true);
     let limit = params.bind(i64::try_from(page.per_page()).unwrap_or(i64::MAX));
     let offset = params.bind(i64::try_from(page.offset()).unwrap_or(i64::MAX));
-    let columns = extensions::Column::iter()
-        .map(|column| format!("e.{}", column.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = &*LISTING_COLUMNS;
     let sql = format!("SELECT {columns} {from} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
     let rows = extensions::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
