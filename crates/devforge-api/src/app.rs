@@ -1,6 +1,7 @@
 //! The composition root: builds the adapters, hands them to the services, and mounts the
 //! routes with their middleware. Nothing else in the workspace names concrete adapters.
 
+use crate::background::RuntimeBackground;
 use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::metrics::Metrics;
 use crate::middleware::{
@@ -151,10 +152,13 @@ pub async fn build_state(
         LicensingEntitlements::new(Arc::clone(&licensing)),
         SystemClock,
     )
-    .with_listing_cache(ListingCache::new(
-        Duration::seconds(settings.listing_cache_seconds.into()),
-        LISTING_CACHE_EXTENSIONS,
-    ));
+    .with_listing_cache(
+        ListingCache::new(
+            Duration::seconds(settings.listing_cache_seconds.into()),
+            LISTING_CACHE_EXTENSIONS,
+        )
+        .refreshed_in(Arc::new(RuntimeBackground)),
+    );
     Ok(AppState {
         identity: Arc::new(identity),
         licensing,

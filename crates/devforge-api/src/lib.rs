@@ -6,6 +6,7 @@
 //! adapter, and back through [`error::ApiError`] into one problem+json shape.
 
 pub mod app;
+pub mod background;
 pub mod bench_extensions;
 pub mod bench_seed;
 pub mod billing_errors;

@@ -3,10 +3,11 @@
 //! This crate holds value objects whose invariants are enforced by their constructors
 //! ([`Email`], [`Money`], [`Role`]), the typed ids, the paging types every list uses, the
 //! audit trail's model, and the ports that are not owned by a single service ([`Clock`],
-//! [`AuditLog`]). It depends on no web framework and no database driver, so other Rust
-//! services can link it alone.
+//! [`AuditLog`], [`Background`]). It depends on no web framework and no database driver,
+//! so other Rust services can link it alone.
 
 pub mod audit;
+pub mod background;
 pub mod clock;
 pub mod email;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod role;
 pub mod search;
 
 pub use audit::{AuditEntry, AuditLog, NewAuditEntry};
+pub use background::{Background, BackgroundTask};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{InvalidValue, StoreError};

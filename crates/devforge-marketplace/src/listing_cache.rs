@@ -6,14 +6,16 @@
 //! (`ttl`) and never past a change made through this service:
 //!
 //! - every catalog change moves a *generation* and drops the kept pages;
-//! - a search remembers the generation it started under, and its answer is stored only if
-//!   no change came in the meantime, so a search that raced a change cannot put the old
+//! - a read remembers the generation it started under, and its answer is stored only if
+//!   no change came in the meantime, so a read that raced a change cannot put the old
 //!   answer back after the change dropped it.
 //!
-//! When a page expires, the first request for it reads it again while the requests that
-//! arrive meanwhile are still answered with the expired page (for at most another `ttl`):
-//! otherwise every client asking for a popular listing at that moment would send the
-//! same query to the database at once, and wait for all of them.
+//! When a page expires, one read brings it up to date while every request meanwhile is
+//! still answered with the expired page (for at most another `ttl`): otherwise every
+//! client asking for a popular listing at that moment would send the same query to the
+//! database at once, and wait for all of them. Given a [`Background`] runner, that read
+//! is not made on any request's time either: the request that found the page expired is
+//! answered with it too, and the read goes on after. Without one, that request reads.
 //!
 //! Changes made by other server instances, and download counts (which change too often to
 //! drop pages for), show within twice `ttl`. With a `ttl` of zero nothing is kept.
@@ -21,8 +23,9 @@
 use crate::extension::Extension;
 use crate::ports::ExtensionSearch;
 use chrono::{DateTime, Duration, Utc};
-use devforge_domain::{Page, PageRequest};
+use devforge_domain::{Background, Page, PageRequest};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// What identifies one listing page.
@@ -35,6 +38,8 @@ pub struct ListingCache {
     /// How many listed extensions the kept pages may hold in all (an empty page counts as
     /// one): the memory bound.
     capacity: usize,
+    /// Where expired pages are read again; `None`: by the request that found them expired.
+    background: Option<Arc<dyn Background>>,
     state: Mutex<State>,
 }
 
@@ -50,17 +55,25 @@ struct State {
 struct Kept {
     expires: DateTime<Utc>,
     page: Arc<Page<Extension>>,
-    /// A request is reading this page again since it expired.
+    /// A read of this page is under way since it expired.
     refreshing: bool,
 }
 
 /// What [`ListingCache::lookup`] found.
 #[derive(Debug, PartialEq)]
-pub enum Lookup {
+enum Lookup {
     /// The page to answer with.
     Kept(Page<Extension>),
+    /// The page has expired and the caller is the one to read it again; until then, it may
+    /// still be answered with.
+    Expired {
+        /// The expired page.
+        page: Page<Extension>,
+        /// The generation the read starts under.
+        generation: u64,
+    },
     /// Nothing usable: read the page, then [`ListingCache::put`] it with this generation.
-    Read {
+    Missing {
         /// The generation the read starts under.
         generation: u64,
     },
@@ -73,6 +86,7 @@ impl ListingCache {
         Self {
             ttl,
             capacity,
+            background: None,
             state: Mutex::new(State::default()),
         }
     }
@@ -81,6 +95,57 @@ impl ListingCache {
     #[must_use]
     pub fn disabled() -> Self {
         Self::new(Duration::zero(), 0)
+    }
+
+    /// The same cache, reading expired pages again in `background` rather than on a
+    /// request's time.
+    #[must_use]
+    pub fn refreshed_in(self, background: Arc<dyn Background>) -> Self {
+        Self {
+            background: Some(background),
+            ..self
+        }
+    }
+
+    /// The page for `key` at `now`: the kept one, or what `read` returns (which is then
+    /// kept). An expired page is still answered with while one `read` brings it up to
+    /// date: in the background when there is a runner, otherwise by this call.
+    ///
+    /// # Errors
+    /// What `read` returned, when it had to be waited for.
+    pub async fn page<R, F, E>(
+        self: &Arc<Self>,
+        key: ListingKey,
+        now: DateTime<Utc>,
+        read: R,
+    ) -> Result<Page<Extension>, E>
+    where
+        R: FnOnce(ListingKey) -> F,
+        F: Future<Output = Result<Page<Extension>, E>> + Send + 'static,
+    {
+        let generation = match self.lookup(&key, now) {
+            Lookup::Kept(page) => return Ok(page),
+            Lookup::Expired { page, generation } => match &self.background {
+                Some(background) => {
+                    let reading = read(key.clone());
+                    let cache = Arc::clone(self);
+                    // A failed read leaves the page marked as being read: it is answered
+                    // with until its grace ends, and then a request reads it and gets the
+                    // error.
+                    background.spawn(Box::pin(async move {
+                        if let Ok(fresh) = reading.await {
+                            cache.put(key, generation, now, fresh);
+                        }
+                    }));
+                    return Ok(page);
+                }
+                None => generation,
+            },
+            Lookup::Missing { generation } => generation,
+        };
+        let found = read(key.clone()).await?;
+        self.put(key, generation, now, found.clone());
+        Ok(found)
     }
 
     fn keeps_pages(&self) -> bool {
@@ -94,34 +159,36 @@ impl ListingCache {
     /// The page kept for `key` while it is younger than `ttl` at `now`; after that, the
     /// first caller is told to read it again, and callers until that read is put (or for
     /// another `ttl` at most, should it fail) get the expired page.
-    #[must_use]
-    pub fn lookup(&self, key: &ListingKey, now: DateTime<Utc>) -> Lookup {
+    fn lookup(&self, key: &ListingKey, now: DateTime<Utc>) -> Lookup {
         let mut state = self.state();
-        let read = Lookup::Read {
-            generation: state.generation,
-        };
+        let generation = state.generation;
         if !self.keeps_pages() {
-            return read;
+            return Lookup::Missing { generation };
         }
         let Some(kept) = state.pages.get_mut(key) else {
-            return read;
+            return Lookup::Missing { generation };
         };
-        let answer = Arc::clone(&kept.page);
-        if now >= kept.expires {
-            let given_up = now >= kept.expires + self.ttl;
-            if !kept.refreshing || given_up {
-                kept.refreshing = true;
-                return read;
-            }
+        if now >= kept.expires + self.ttl {
+            kept.refreshing = true;
+            return Lookup::Missing { generation };
         }
+        let answer = Arc::clone(&kept.page);
+        let read_now = now >= kept.expires && !kept.refreshing;
+        kept.refreshing |= read_now;
         drop(state);
-        Lookup::Kept(Page::clone(&answer))
+        let page = Page::clone(&answer);
+        if read_now {
+            Lookup::Expired { page, generation }
+        } else {
+            Lookup::Kept(page)
+        }
     }
 
-    /// Keeps `page` for `key`, unless the catalog changed since `generation` was read.
-    /// When full, pages past their grace go first, and then all of them (a burst of distinct
-    /// listings is served by the database either way; this keeps the bound cheap).
-    pub fn put(&self, key: ListingKey, generation: u64, now: DateTime<Utc>, page: Page<Extension>) {
+    /// Keeps `page` for `key` as read at `read_at`, unless the catalog changed since
+    /// `generation` was read. When full, pages past their grace go first, and then all of
+    /// them (a burst of distinct listings is served by the database either way; this keeps
+    /// the bound cheap).
+    fn put(&self, key: ListingKey, generation: u64, read_at: DateTime<Utc>, page: Page<Extension>) {
         if !self.keeps_pages() {
             return;
         }
@@ -138,7 +205,7 @@ impl ListingCache {
         }
         if state.held + weight > self.capacity {
             let ttl = self.ttl;
-            state.pages.retain(|_, kept| now < kept.expires + ttl);
+            state.pages.retain(|_, kept| read_at < kept.expires + ttl);
             state.held = state.pages.values().map(weight_of).sum();
             if state.held + weight > self.capacity {
                 state.pages.clear();
@@ -146,7 +213,7 @@ impl ListingCache {
             }
         }
         let kept = Kept {
-            expires: now + self.ttl,
+            expires: read_at + self.ttl,
             page: Arc::new(page),
             refreshing: false,
         };
@@ -176,7 +243,9 @@ mod tests {
     use super::{ListingCache, ListingKey, Lookup};
     use crate::ports::{ExtSort, ExtensionSearch};
     use chrono::{DateTime, Duration, Utc};
-    use devforge_domain::{Page, PageRequest};
+    use devforge_domain::{Background, BackgroundTask, Page, PageRequest};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
     fn key(page: u64) -> ListingKey {
         let request = PageRequest::new(Some(page), None).unwrap_or_else(|e| panic!("{e}"));
@@ -203,14 +272,16 @@ mod tests {
     fn kept_total(cache: &ListingCache, key: &ListingKey, now: DateTime<Utc>) -> Option<u64> {
         match cache.lookup(key, now) {
             Lookup::Kept(page) => Some(page.total),
-            Lookup::Read { .. } => None,
+            Lookup::Expired { .. } | Lookup::Missing { .. } => None,
         }
     }
 
     /// Reads on behalf of a caller told to: puts `answer(total)` under its generation.
     fn read_and_put(cache: &ListingCache, key: ListingKey, now: DateTime<Utc>, total: u64) {
         match cache.lookup(&key, now) {
-            Lookup::Read { generation } => cache.put(key, generation, now, answer(total)),
+            Lookup::Expired { generation, .. } | Lookup::Missing { generation } => {
+                cache.put(key, generation, now, answer(total));
+            }
             Lookup::Kept(page) => panic!("expected to be told to read, got {page:?}"),
         }
     }
@@ -231,7 +302,7 @@ mod tests {
     fn an_expired_page_is_read_again_by_one_caller_while_the_others_get_it() {
         let cache = ListingCache::new(Duration::seconds(5), 10);
         read_and_put(&cache, key(1), at(0), 1);
-        let Lookup::Read { generation } = cache.lookup(&key(1), at(5)) else {
+        let Lookup::Expired { generation, .. } = cache.lookup(&key(1), at(5)) else {
             panic!("the first caller after expiry reads");
         };
         assert_eq!(
@@ -268,7 +339,7 @@ mod tests {
     fn a_change_drops_pages_and_refuses_answers_read_before_it() {
         let cache = ListingCache::new(Duration::seconds(5), 10);
         read_and_put(&cache, key(1), at(0), 1);
-        let Lookup::Read { generation } = cache.lookup(&key(2), at(0)) else {
+        let Lookup::Missing { generation } = cache.lookup(&key(2), at(0)) else {
             panic!("nothing kept for key 2");
         };
         cache.invalidate();
@@ -313,5 +384,145 @@ mod tests {
         let cache = ListingCache::disabled();
         read_and_put(&cache, key(1), at(0), 1);
         assert_eq!(kept_total(&cache, &key(1), at(0)), None);
+    }
+
+    /// Holds background tasks until the test runs them.
+    #[derive(Default)]
+    struct HeldTasks(Mutex<Vec<BackgroundTask>>);
+
+    impl std::fmt::Debug for HeldTasks {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("HeldTasks")
+        }
+    }
+
+    impl Background for HeldTasks {
+        fn spawn(&self, task: BackgroundTask) {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(task);
+        }
+    }
+
+    impl HeldTasks {
+        async fn run_all(&self) -> usize {
+            let tasks: Vec<_> = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .drain(..)
+                .collect();
+            let count = tasks.len();
+            for task in tasks {
+                task.await;
+            }
+            count
+        }
+    }
+
+    /// A read answering `answer(total)`, or an error when `total` is `None`, counting calls.
+    fn reader(
+        reads: &Arc<AtomicUsize>,
+        total: Option<u64>,
+    ) -> impl FnOnce(ListingKey) -> std::future::Ready<Result<Page<crate::Extension>, &'static str>>
+    {
+        let reads = Arc::clone(reads);
+        move |_key| {
+            reads.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(total.map(answer).ok_or("storage is down"))
+        }
+    }
+
+    async fn total_of(
+        cache: &Arc<ListingCache>,
+        now: DateTime<Utc>,
+        reads: &Arc<AtomicUsize>,
+        read_total: Option<u64>,
+    ) -> Result<u64, &'static str> {
+        cache
+            .page(key(1), now, reader(reads, read_total))
+            .await
+            .map(|page| page.total)
+    }
+
+    fn refreshed_in_background() -> (Arc<ListingCache>, Arc<HeldTasks>) {
+        let tasks = Arc::new(HeldTasks::default());
+        let cache = ListingCache::new(Duration::seconds(5), 10)
+            .refreshed_in(Arc::clone(&tasks) as Arc<dyn Background>);
+        (Arc::new(cache), tasks)
+    }
+
+    #[tokio::test]
+    async fn an_expired_page_is_answered_at_once_while_the_background_reads_it_again() {
+        let (cache, tasks) = refreshed_in_background();
+        let reads = Arc::new(AtomicUsize::new(0));
+        assert_eq!(total_of(&cache, at(0), &reads, Some(1)).await, Ok(1));
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "a missing page is read at once"
+        );
+
+        assert_eq!(total_of(&cache, at(5), &reads, Some(2)).await, Ok(1));
+        assert_eq!(total_of(&cache, at(6), &reads, Some(3)).await, Ok(1));
+        assert_eq!(tasks.run_all().await, 1, "one read for the expired page");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            total_of(&cache, at(7), &reads, Some(4)).await,
+            Ok(2),
+            "then its answer, without another read"
+        );
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn without_a_runner_the_request_that_finds_a_page_expired_reads_it() {
+        let cache = Arc::new(ListingCache::new(Duration::seconds(5), 10));
+        let reads = Arc::new(AtomicUsize::new(0));
+        assert_eq!(total_of(&cache, at(0), &reads, Some(1)).await, Ok(1));
+        assert_eq!(total_of(&cache, at(5), &reads, Some(2)).await, Ok(2));
+        assert_eq!(total_of(&cache, at(6), &reads, Some(3)).await, Ok(2));
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_background_read_that_raced_a_change_is_not_kept() {
+        let (cache, tasks) = refreshed_in_background();
+        let reads = Arc::new(AtomicUsize::new(0));
+        assert_eq!(total_of(&cache, at(0), &reads, Some(1)).await, Ok(1));
+        assert_eq!(total_of(&cache, at(5), &reads, Some(2)).await, Ok(1));
+        cache.invalidate();
+        assert_eq!(tasks.run_all().await, 1);
+        assert_eq!(
+            total_of(&cache, at(6), &reads, Some(3)).await,
+            Ok(3),
+            "read after the change, not the raced answer"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_background_read_is_retried_by_a_request_once_the_grace_ends() {
+        let (cache, tasks) = refreshed_in_background();
+        let reads = Arc::new(AtomicUsize::new(0));
+        assert_eq!(total_of(&cache, at(0), &reads, Some(1)).await, Ok(1));
+        assert_eq!(total_of(&cache, at(5), &reads, None).await, Ok(1));
+        assert_eq!(tasks.run_all().await, 1);
+        assert_eq!(
+            total_of(&cache, at(9), &reads, Some(2)).await,
+            Ok(1),
+            "still answered with during its grace"
+        );
+        assert_eq!(
+            total_of(&cache, at(10), &reads, None).await,
+            Err("storage is down"),
+            "too old: the request reads, and sees the failure"
+        );
+        assert_eq!(
+            tasks.run_all().await,
+            0,
+            "that read was not in the background"
+        );
+        assert_eq!(total_of(&cache, at(10), &reads, Some(3)).await, Ok(3));
     }
 }

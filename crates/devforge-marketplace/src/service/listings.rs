@@ -3,7 +3,6 @@
 use super::{Caller, MarketplaceService};
 use crate::error::MarketError;
 use crate::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag, parse_line, parse_url};
-use crate::listing_cache::Lookup;
 use crate::name::ExtensionName;
 use crate::ports::{
     EntitlementCheck, ExtSort, ExtensionPatch, ExtensionSearch, MarketStats, MarketStore,
@@ -11,6 +10,7 @@ use crate::ports::{
 };
 use crate::version::{ExtVersion, listing_state};
 use devforge_domain::{Clock, InvalidValue, Page, PageRequest, SearchQuery, StoreError};
+use std::sync::Arc;
 
 /// A new extension as its owner submits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,16 +281,12 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             tag,
             sort,
         };
-        let key = (search, page);
-        let now = self.clock.now();
-        let generation = match self.listings.lookup(&key, now) {
-            Lookup::Kept(page) => return Ok(page),
-            Lookup::Read { generation } => generation,
-        };
-        let found = self.store.search(key.0.clone(), page).await?;
-        self.listings
-            .put(key, generation, self.clock.now(), found.clone());
-        Ok(found)
+        let store = Arc::clone(&self.store);
+        let read = |(search, page)| async move { store.search(search, page).await };
+        Ok(self
+            .listings
+            .page((search, page), self.clock.now(), read)
+            .await?)
     }
 
     /// The marketplace figures of the admin dashboard.

@@ -42,7 +42,8 @@ impl Caller {
 /// Extensions, versions, reviews and downloads.
 #[derive(Debug, Clone)]
 pub struct MarketplaceService<S, P, E, C> {
-    store: S,
+    /// Shared with listing reads that finish in the background.
+    store: Arc<S>,
     packages: P,
     entitlements: E,
     clock: C,
@@ -55,7 +56,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
     /// A service over its ports, reading every listing from `store`.
     pub fn new(store: S, packages: P, entitlements: E, clock: C) -> Self {
         Self {
-            store,
+            store: Arc::new(store),
             packages,
             entitlements,
             clock,
@@ -83,7 +84,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         C: Clone,
     {
         MarketplaceService {
-            store,
+            store: Arc::new(store),
             packages: self.packages.clone(),
             entitlements,
             clock: self.clock.clone(),
