@@ -489,3 +489,61 @@ async fn versions_are_immutable_and_uploads_are_checked() {
         app.shutdown().await;
     }
 }
+
+/// The downloads of `name` as the default listing (sorted by downloads) shows them.
+async fn listed_downloads(m: &Market<'_>, name: &str) -> Option<u64> {
+    let page = json(m.app.get("/v1/extensions?sort=downloads", None).await).await;
+    page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["downloads"].as_u64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_listing_is_answered_at_once_and_read_again_in_the_background() {
+    const LIFETIME: std::time::Duration = std::time::Duration::from_secs(2);
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, |settings| {
+            settings.listing_cache_seconds = 2;
+        })
+        .await;
+        let m = market(&app).await;
+        m.publish("counted-ext", json!({})).await;
+        assert_eq!(listed_downloads(&m, "counted-ext").await, Some(0));
+        let download = m
+            .download("/v1/extensions/counted-ext/latest/download", None)
+            .await;
+        assert_eq!(download.status(), 200);
+        assert_eq!(
+            listed_downloads(&m, "counted-ext").await,
+            Some(0),
+            "a download does not drop the kept page"
+        );
+
+        tokio::time::sleep(LIFETIME + std::time::Duration::from_millis(100)).await;
+        assert_eq!(
+            listed_downloads(&m, "counted-ext").await,
+            Some(0),
+            "the expired page answers the request that found it expired"
+        );
+        // Within the expired page's grace, so no request reads it itself: only the
+        // background read can bring the new count.
+        let deadline = std::time::Instant::now() + LIFETIME / 2;
+        let mut shown = None;
+        while std::time::Instant::now() < deadline {
+            shown = listed_downloads(&m, "counted-ext").await;
+            if shown == Some(1) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            shown,
+            Some(1),
+            "the page read in the background replaces it ({backend:?})"
+        );
+        app.shutdown().await;
+    }
+}

@@ -19,3 +19,43 @@ impl Background for RuntimeBackground {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RuntimeBackground;
+    use devforge_domain::Background;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[tokio::test]
+    async fn a_task_runs_on_the_runtime_of_its_caller() {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        RuntimeBackground.spawn(Box::pin(async move {
+            let _ = sender.send(7);
+        }));
+        assert_eq!(receiver.await, Ok(7));
+    }
+
+    /// Sets its flag when dropped.
+    struct DropFlag(Arc<AtomicBool>);
+
+    impl Drop for DropFlag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn outside_a_runtime_a_task_is_dropped_without_running() {
+        let ran = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = DropFlag(Arc::clone(&dropped));
+        let ran_in_task = Arc::clone(&ran);
+        RuntimeBackground.spawn(Box::pin(async move {
+            let _flag = flag;
+            ran_in_task.store(true, Ordering::SeqCst);
+        }));
+        assert!(dropped.load(Ordering::SeqCst), "the task was let go");
+        assert!(!ran.load(Ordering::SeqCst), "and never ran");
+    }
+}
