@@ -17,6 +17,8 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::Value;
 use std::sync::Once;
 
+mod python_fakes;
+pub mod s3;
 pub mod stripe;
 
 /// The password every test account uses.

@@ -1,5 +1,6 @@
-//! The `devforge` binary as operators use it: migrations, creating the first admin, and
-//! refusing to serve PostgreSQL with a schema behind.
+//! The `devforge` binary as operators use it: migrations, creating the first admin,
+//! refusing to serve PostgreSQL with a schema behind, reconciling payments, and keeping
+//! packages in an S3 bucket configured through the standard `AWS_*` variables.
 
 use devforge_tests::{Backend, TestDatabase, backends};
 use std::io::Write as _;
@@ -184,4 +185,163 @@ async fn billing_reconcile_reads_stripes_events_once() {
         "{}",
         stdout(&second)
     );
+}
+
+/// How many files `dir` holds, at any depth (none when it does not exist).
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|entry| {
+                let path = entry.path();
+                if path.is_dir() { files_under(&path) } else { 1 }
+            })
+            .sum()
+    })
+}
+
+/// A `devforge serve` process; killed when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
+    let Some(s3) = devforge_tests::s3::FakeS3::start().await else {
+        return;
+    };
+    s3.create_bucket("devforge-packages").await;
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    assert!(devforge(&db, &["migrate", "up"], None).status.success());
+    let password = "correct horse battery staple 42";
+    let admin = devforge(
+        &db,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some(password),
+    );
+    assert!(admin.status.success(), "{}", stderr(&admin));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _server = Serving(
+        Command::new(env!("CARGO_BIN_EXE_devforge"))
+            .arg("serve")
+            .env("DEVFORGE_DATABASE_URL", &db.url)
+            .env("DEVFORGE_DATA_DIR", db.dir())
+            .env("DEVFORGE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DEVFORGE_RATE_LIMIT_ENABLED", "false")
+            .env("DEVFORGE_PACKAGE_STORE", "s3://devforge-packages")
+            .envs(s3.client_environment())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn devforge serve: {e}")),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut up = false;
+    for _ in 0..200 {
+        let probe = client.get(format!("{base}/health/live")).send().await;
+        if probe.is_ok_and(|response| response.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "the server did not start on {base}");
+
+    let login: serde_json::Value = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "ops@example.com", "password": password}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .unwrap_or_else(|e| panic!("login: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = login["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let send = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token)
+    };
+    let status = |response: Result<reqwest::Response, reqwest::Error>| {
+        response.unwrap_or_else(|e| panic!("{e}")).status().as_u16()
+    };
+    let extension = serde_json::json!({"name": "bucket-tools", "display_name": "Bucket tools",
+        "description": "Stored in a bucket", "category": "other"});
+    let created = send(reqwest::Method::POST, "/v1/extensions")
+        .json(&extension)
+        .send()
+        .await;
+    assert_eq!(status(created), 201);
+    let package: Vec<u8> = (0..300_000_u32).map(|i| (i % 253) as u8).collect();
+    let upload = || {
+        send(
+            reqwest::Method::POST,
+            "/v1/extensions/bucket-tools/versions?version=1.0.0&engine=%3E%3D1.0",
+        )
+        .header("content-type", "application/octet-stream")
+        .body(package.clone())
+        .send()
+    };
+    assert_eq!(status(upload().await), 201);
+    assert_eq!(status(upload().await), 409, "a version is uploaded once");
+    let stored = s3.objects("devforge-packages").await;
+    assert_eq!(stored.len(), 1, "one object in the bucket: {stored:?}");
+    assert_eq!(stored[0].1, package.len() as u64);
+    assert_eq!(
+        files_under(&db.dir().join("packages")),
+        0,
+        "nothing was written to the default package directory"
+    );
+
+    let approve = send(
+        reqwest::Method::POST,
+        "/v1/extensions/bucket-tools/versions/1.0.0/approve",
+    )
+    .send()
+    .await;
+    assert_eq!(status(approve), 200);
+    let download = client
+        .get(format!("{base}/v1/extensions/bucket-tools/latest/download"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(download.status().as_u16(), 200);
+    let checksum = download
+        .headers()
+        .get("x-checksum-sha256")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = download.bytes().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        body.as_ref(),
+        package.as_slice(),
+        "read back from the bucket"
+    );
+    assert_eq!(checksum.len(), 64);
 }
