@@ -503,15 +503,22 @@ async fn listed_downloads(m: &Market<'_>, name: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_listing_is_answered_at_once_and_read_again_in_the_background() {
-    const LIFETIME: std::time::Duration = std::time::Duration::from_secs(2);
+    use std::time::{Duration, Instant};
+    const LIFETIME: Duration = Duration::from_secs(3);
     for backend in backends() {
         let app = TestApp::spawn_with(backend, |settings| {
-            settings.listing_cache_seconds = 2;
+            settings.listing_cache_seconds = 3;
         })
         .await;
         let m = market(&app).await;
         m.publish("counted-ext", json!({})).await;
+        // The server reads the page between these two instants; it expires LIFETIME after
+        // that, and its grace (when a request would read it itself) ends LIFETIME later.
+        let before_read = Instant::now();
         assert_eq!(listed_downloads(&m, "counted-ext").await, Some(0));
+        let after_read = Instant::now();
+        let grace_ends = before_read + 2 * LIFETIME;
+
         let download = m
             .download("/v1/extensions/counted-ext/latest/download", None)
             .await;
@@ -522,27 +529,28 @@ async fn an_expired_listing_is_answered_at_once_and_read_again_in_the_background
             "a download does not drop the kept page"
         );
 
-        tokio::time::sleep(LIFETIME + std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep_until((after_read + LIFETIME + Duration::from_millis(100)).into()).await;
         assert_eq!(
             listed_downloads(&m, "counted-ext").await,
             Some(0),
             "the expired page answers the request that found it expired"
         );
-        // Within the expired page's grace, so no request reads it itself: only the
-        // background read can bring the new count.
-        let deadline = std::time::Instant::now() + LIFETIME / 2;
         let mut shown = None;
-        while std::time::Instant::now() < deadline {
+        while Instant::now() + Duration::from_millis(200) < grace_ends {
             shown = listed_downloads(&m, "counted-ext").await;
             if shown == Some(1) {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(
             shown,
             Some(1),
             "the page read in the background replaces it ({backend:?})"
+        );
+        assert!(
+            Instant::now() < grace_ends,
+            "shown within the grace, when no request reads the page itself ({backend:?})"
         );
         app.shutdown().await;
     }

@@ -56,6 +56,13 @@ pub(crate) fn installed(requirement: &str) -> Result<PathBuf, String> {
     if ready.exists() {
         return Ok(bin);
     }
+    // Whatever an interrupted install left is started over, not trusted.
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("{}: {e}", dir.display()));
+        }
+        _ => {}
+    }
     std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
     run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
     run(Command::new(bin.join("pip")).args([
@@ -118,6 +125,10 @@ impl Drop for FakeServer {
 impl FakeServer {
     /// Starts `program` with `args` and the port it is to listen on last.
     pub(crate) fn spawn(program: &Path, args: &[&str]) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
         let port = free_port()?;
         let child = Command::new(program)
             .args(args)
@@ -126,10 +137,6 @@ impl FakeServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("starting {}: {e}", program.display()))?;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| e.to_string())?;
         Ok(Self {
             url: format!("http://127.0.0.1:{port}"),
             client,

@@ -1,5 +1,5 @@
 //! The server's [`Background`] runner: tasks run on the async runtime of the worker that
-//! started them, after its response has gone out.
+//! started them, without the request that started them waiting for them.
 
 use devforge_domain::{Background, BackgroundTask};
 

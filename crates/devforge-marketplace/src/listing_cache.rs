@@ -11,11 +11,18 @@
 //!   answer back after the change dropped it.
 //!
 //! When a page expires, one read brings it up to date while every request meanwhile is
-//! still answered with the expired page (for at most another `ttl`): otherwise every
-//! client asking for a popular listing at that moment would send the same query to the
-//! database at once, and wait for all of them. Given a [`Background`] runner, that read
+//! still answered with the expired page (for at most another `ttl`, its grace): otherwise
+//! every client asking for a popular listing at that moment would send the same query to
+//! the database at once, and wait for all of them. Given a [`Background`] runner, that read
 //! is not made on any request's time either: the request that found the page expired is
-//! answered with it too, and the read goes on after. Without one, that request reads.
+//! answered with it too, and the read goes on after. Without one, that request reads. A
+//! page never read, or past its grace (nobody asked for it meanwhile, or its refresh
+//! failed), is read by each request that asks for it until one answer is kept.
+//!
+//! A page's age counts from when its read started, so it never passes for fresher than
+//! it is, and an answer never replaces one read after it (a slow refresh can finish after
+//! a later read). A read that outlasts `ttl` keeps a page that has already expired, which
+//! the next request has read again.
 //!
 //! Changes made by other server instances, and download counts (which change too often to
 //! drop pages for), show within twice `ttl`. With a `ttl` of zero nothing is kept.
@@ -185,7 +192,7 @@ impl ListingCache {
     }
 
     /// Keeps `page` for `key` as read at `read_at`, unless the catalog changed since
-    /// `generation` was read. When full, pages past their grace go first, and then all of
+    /// `generation` was read or a page read later is kept already. When full, pages past their grace go first, and then all of
     /// them (a burst of distinct listings is served by the database either way; this keeps
     /// the bound cheap).
     fn put(&self, key: ListingKey, generation: u64, read_at: DateTime<Utc>, page: Page<Extension>) {
@@ -194,6 +201,14 @@ impl ListingCache {
         }
         let mut state = self.state();
         if state.generation != generation {
+            return;
+        }
+        let expires = read_at + self.ttl;
+        if state
+            .pages
+            .get(&key)
+            .is_some_and(|kept| kept.expires > expires)
+        {
             return;
         }
         let weight = weight(&page);
@@ -213,7 +228,7 @@ impl ListingCache {
             }
         }
         let kept = Kept {
-            expires: read_at + self.ttl,
+            expires,
             page: Arc::new(page),
             refreshing: false,
         };
@@ -498,6 +513,25 @@ mod tests {
             total_of(&cache, at(6), &reads, Some(3)).await,
             Ok(3),
             "read after the change, not the raced answer"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_background_read_never_replaces_a_page_read_after_it() {
+        let (cache, tasks) = refreshed_in_background();
+        let reads = Arc::new(AtomicUsize::new(0));
+        assert_eq!(total_of(&cache, at(0), &reads, Some(1)).await, Ok(1));
+        assert_eq!(total_of(&cache, at(5), &reads, Some(2)).await, Ok(1));
+        assert_eq!(
+            total_of(&cache, at(10), &reads, Some(3)).await,
+            Ok(3),
+            "past the grace a request reads for itself"
+        );
+        assert_eq!(tasks.run_all().await, 1, "the read started at 5 ends now");
+        assert_eq!(
+            total_of(&cache, at(11), &reads, Some(4)).await,
+            Ok(3),
+            "the page read at 10 stays"
         );
     }
 
