@@ -2,6 +2,8 @@
 //! refusing to serve PostgreSQL with a schema behind, reconciling payments, and keeping
 //! packages in an S3 bucket configured through the standard `AWS_*` variables.
 
+use devforge_marketplace::ports::PackageStore as _;
+use devforge_packages::ObjectPackageStore;
 use devforge_tests::{Backend, TestDatabase, backends};
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
@@ -317,6 +319,32 @@ async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
         0,
         "nothing was written to the default package directory"
     );
+    let bucket = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&s3.endpoint)
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_access_key_id("devforge-test")
+        .with_secret_access_key("devforge-test-secret")
+        .with_bucket_name("devforge-packages")
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let store = ObjectPackageStore::new(std::sync::Arc::new(bucket));
+    let overwrite = store
+        .put(&stored[0].0, bytes::Bytes::from_static(b"replaced"))
+        .await;
+    assert!(
+        overwrite.is_err(),
+        "the bucket refuses to replace a stored package"
+    );
+    assert_eq!(
+        s3.objects("devforge-packages").await,
+        stored,
+        "and the package is as uploaded"
+    );
+    store
+        .put("probe/0.0.1/new.pkg", bytes::Bytes::from_static(b"new"))
+        .await
+        .unwrap_or_else(|e| panic!("the same client writes a new key: {e}"));
 
     let approve = send(
         reqwest::Method::POST,
