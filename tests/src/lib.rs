@@ -19,6 +19,7 @@ use std::sync::Once;
 
 mod python_fakes;
 pub mod s3;
+pub mod server_process;
 pub mod stripe;
 
 /// The password every test account uses.

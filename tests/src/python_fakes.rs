@@ -6,11 +6,9 @@
 //! `python3` those tests are skipped with a note, except under `CI=true`, where that fails
 //! the run.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
 
 static INSTALL: Mutex<()> = Mutex::new(());
 
@@ -75,15 +73,6 @@ pub(crate) fn installed(requirement: &str) -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-/// A loopback port nothing listens on at the moment.
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|addr| addr.port())
-        .map_err(|e| e.to_string())
-}
-
 /// Runs the blocking `start` (install and spawn) off the async runtime; `None`, with a
 /// note, when it fails outside CI.
 ///
@@ -102,63 +91,4 @@ pub(crate) async fn started_or_skipped<T: Send + 'static>(
     assert!(!in_ci, "CI=true but {what} cannot start: {reason}");
     eprintln!("note: skipping a test, {what} cannot start: {reason}");
     None
-}
-
-/// A fake's process listening on a loopback port, with a client for it; stopped when
-/// dropped.
-#[derive(Debug)]
-pub(crate) struct FakeServer {
-    /// `http://127.0.0.1:PORT`.
-    pub(crate) url: String,
-    /// A client that bypasses any proxy.
-    pub(crate) client: reqwest::Client,
-    child: Child,
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl FakeServer {
-    /// Starts `program` with `args` and the port it is to listen on last.
-    pub(crate) fn spawn(program: &Path, args: &[&str]) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let port = free_port()?;
-        let child = Command::new(program)
-            .args(args)
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", program.display()))?;
-        Ok(Self {
-            url: format!("http://127.0.0.1:{port}"),
-            client,
-            child,
-        })
-    }
-
-    /// Waits until `probe` (a request to the fake) succeeds.
-    ///
-    /// # Panics
-    /// When it has not after ten seconds.
-    pub(crate) async fn wait_until_answering(
-        &self,
-        probe: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) {
-        for _ in 0..200 {
-            let answer = probe(&self.client).send().await;
-            if answer.is_ok_and(|response| response.status().is_success()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the fake at {} did not answer", self.url);
-    }
 }

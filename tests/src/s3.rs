@@ -4,7 +4,9 @@
 //!
 //! How it is installed and started: [`crate::python_fakes`].
 
-use crate::python_fakes::{FakeServer, installed, started_or_skipped};
+use crate::python_fakes::{installed, started_or_skipped};
+use crate::server_process::ServerProcess;
+use std::process::Command;
 
 /// The moto release the tests are written against.
 const MOTO: &str = "moto[server]==5.2.5";
@@ -14,7 +16,7 @@ const MOTO: &str = "moto[server]==5.2.5";
 pub struct FakeS3 {
     /// `http://127.0.0.1:PORT`: the endpoint S3 clients are pointed at.
     pub endpoint: String,
-    server: FakeServer,
+    server: ServerProcess,
 }
 
 impl FakeS3 {
@@ -25,7 +27,11 @@ impl FakeS3 {
     pub async fn start() -> Option<Self> {
         let server = started_or_skipped("the fake S3", || {
             let moto = installed(MOTO)?.join("moto_server");
-            FakeServer::spawn(&moto, &["-H", "127.0.0.1", "-p"])
+            ServerProcess::spawn(|port| {
+                let mut command = Command::new(&moto);
+                command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                command
+            })
         })
         .await?;
         server

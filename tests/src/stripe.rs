@@ -6,8 +6,10 @@
 //!
 //! How it is installed and started: [`crate::python_fakes`].
 
-use crate::python_fakes::{FakeServer, installed, started_or_skipped};
+use crate::python_fakes::{installed, started_or_skipped};
+use crate::server_process::ServerProcess;
 use serde_json::Value;
+use std::process::Command;
 
 /// The Stripe secret key the test servers use (localstripe accepts any `sk_` key).
 pub const SECRET_KEY: &str = "sk_test_devforge";
@@ -32,7 +34,7 @@ web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)
 pub struct FakeStripe {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    server: FakeServer,
+    server: ServerProcess,
 }
 
 impl FakeStripe {
@@ -43,7 +45,11 @@ impl FakeStripe {
     pub async fn start() -> Option<Self> {
         let server = started_or_skipped("the fake Stripe", || {
             let python = installed(LOCALSTRIPE)?.join("python");
-            FakeServer::spawn(&python, &["-c", LAUNCHER])
+            ServerProcess::spawn(|port| {
+                let mut command = Command::new(&python);
+                command.args(["-c", LAUNCHER, &port.to_string()]);
+                command
+            })
         })
         .await?;
         server

@@ -229,7 +229,7 @@ pub struct Settings {
     /// How long a public marketplace listing page is answered from memory, in seconds (0:
     /// never). Changes made through this instance show at once; changes made through other
     /// instances, and download counts, within twice this time (an expired page is still
-    /// served while one request reads it again).
+    /// served while it is read again in the background).
     #[arg(
         long,
         env = "DEVFORGE_LISTING_CACHE_SECONDS",

@@ -4,6 +4,7 @@
 
 use devforge_marketplace::ports::PackageStore as _;
 use devforge_packages::ObjectPackageStore;
+use devforge_tests::server_process::ServerProcess;
 use devforge_tests::{Backend, TestDatabase, backends};
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
@@ -202,16 +203,6 @@ fn files_under(dir: &std::path::Path) -> usize {
     })
 }
 
-/// A `devforge serve` process; killed when dropped.
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
     let Some(s3) = devforge_tests::s3::FakeS3::start().await else {
@@ -236,39 +227,23 @@ async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
     );
     assert!(admin.status.success(), "{}", stderr(&admin));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let _server = Serving(
-        Command::new(env!("CARGO_BIN_EXE_devforge"))
+    let server = ServerProcess::spawn(|port| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_devforge"));
+        command
             .arg("serve")
             .env("DEVFORGE_DATABASE_URL", &db.url)
             .env("DEVFORGE_DATA_DIR", db.dir())
             .env("DEVFORGE_LISTEN", format!("127.0.0.1:{port}"))
             .env("DEVFORGE_RATE_LIMIT_ENABLED", "false")
             .env("DEVFORGE_PACKAGE_STORE", "s3://devforge-packages")
-            .envs(s3.client_environment())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn devforge serve: {e}")),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut up = false;
-    for _ in 0..200 {
-        let probe = client.get(format!("{base}/health/live")).send().await;
-        if probe.is_ok_and(|response| response.status().is_success()) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(up, "the server did not start on {base}");
+            .envs(s3.client_environment());
+        command
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    server
+        .wait_until_answering(|client| client.get(format!("{}/health/live", server.url)))
+        .await;
+    let (base, client) = (&server.url, &server.client);
 
     let login: serde_json::Value = client
         .post(format!("{base}/v1/auth/login"))

@@ -176,7 +176,6 @@ impl ListingCache {
             return Lookup::Missing { generation };
         };
         if now >= kept.expires + self.ttl {
-            kept.refreshing = true;
             return Lookup::Missing { generation };
         }
         let answer = Arc::clone(&kept.page);
@@ -192,9 +191,9 @@ impl ListingCache {
     }
 
     /// Keeps `page` for `key` as read at `read_at`, unless the catalog changed since
-    /// `generation` was read or a page read later is kept already. When full, pages past their grace go first, and then all of
-    /// them (a burst of distinct listings is served by the database either way; this keeps
-    /// the bound cheap).
+    /// `generation` was read or a page read later is kept already. When full, pages past
+    /// their grace go first, and then all of them (a burst of distinct listings is served
+    /// by the database either way; this keeps the bound cheap).
     fn put(&self, key: ListingKey, generation: u64, read_at: DateTime<Utc>, page: Page<Extension>) {
         if !self.keeps_pages() {
             return;

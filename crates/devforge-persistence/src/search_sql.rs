@@ -3,8 +3,10 @@
 //! Terms are lower-case alphanumerics (the domain guarantees it), so neither spelling can
 //! carry query syntax; they are still passed as bound values, never spliced into SQL.
 
+use crate::error::store_error;
+use devforge_domain::StoreError;
 use devforge_domain::search::{MATCH_END, MATCH_START, SearchQuery};
-use sea_orm::{DbBackend, Value};
+use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, Statement, Value};
 
 /// PostgreSQL: the text for `plainto_tsquery('english', …)`, which ANDs the stemmed terms.
 pub(crate) fn postgres_text(query: &SearchQuery) -> String {
@@ -82,6 +84,28 @@ impl Params {
     pub(crate) fn into_values(self) -> Vec<Value> {
         self.values
     }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Total {
+    total: i64,
+}
+
+/// Runs `sql`, a `SELECT COUNT(*) AS total …` over `params`, and returns the count.
+pub(crate) async fn count_rows(
+    db: &DatabaseConnection,
+    sql: String,
+    params: Params,
+) -> Result<u64, StoreError> {
+    let total = Total::find_by_statement(Statement::from_sql_and_values(
+        params.backend,
+        sql,
+        params.into_values(),
+    ))
+    .one(db)
+    .await
+    .map_err(store_error)?;
+    Ok(total.map_or(0, |t| u64::try_from(t.total).unwrap_or(0)))
 }
 
 #[cfg(test)]

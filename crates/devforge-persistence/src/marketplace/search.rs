@@ -13,21 +13,17 @@
 use super::to_extensions;
 use crate::entities::extensions;
 use crate::error::store_error;
-use crate::search_sql::{Params, fts5_prefix_match, postgres_prefix_text, postgres_typing_text};
+use crate::search_sql::{
+    Params, count_rows, fts5_prefix_match, postgres_prefix_text, postgres_typing_text,
+};
 use devforge_domain::{Page, PageRequest, StoreError};
 use devforge_marketplace::extension::Extension;
 use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
 use sea_orm::{
-    DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, IdenStatic as _, Iterable as _,
-    Statement,
+    DatabaseConnection, DbBackend, EntityTrait, IdenStatic as _, Iterable as _, Statement,
 };
 use std::sync::LazyLock;
-
-#[derive(Debug, FromQueryResult)]
-struct Total {
-    total: i64,
-}
 
 /// Counting stops here: listings report at most this many results (a full count of a
 /// broad match costs as much as reading every row of it, on every page request).
@@ -194,16 +190,12 @@ async fn count(db: &DatabaseConnection, search: &ExtensionSearch) -> Result<u64,
     } else {
         COUNT_CAP
     };
-    let total = Total::find_by_statement(Statement::from_sql_and_values(
-        backend,
+    count_rows(
+        db,
         format!("SELECT COUNT(*) AS total FROM (SELECT 1 {from} LIMIT {cap}) capped"),
-        params.into_values(),
-    ))
-    .one(db)
+        params,
+    )
     .await
-    .map_err(store_error)?
-    .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
-    Ok(total)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use super::articles::with_tags;
 use crate::entities::kb_articles;
 use crate::error::store_error;
-use crate::search_sql::{Params, fts5_match, headline_options, postgres_text};
+use crate::search_sql::{Params, count_rows, fts5_match, headline_options, postgres_text};
 use devforge_domain::{Page, PageRequest, StoreError};
 use devforge_domain::{SearchQuery, Snippet};
 use devforge_support::ArticleHit;
@@ -23,11 +23,6 @@ struct HitRow {
     #[sea_orm(nested)]
     article: kb_articles::Model,
     snippet: Option<String>,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct Total {
-    total: i64,
 }
 
 /// The filter's conditions other than the text, as SQL over the alias `a`.
@@ -114,15 +109,7 @@ async fn search(
     let backend = db.get_database_backend();
     let mut count_params = Params::new(backend);
     let (from, _, _) = search_clauses(backend, query, filter, &mut count_params, false);
-    let total = Total::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        format!("SELECT COUNT(*) AS total {from}"),
-        count_params.into_values(),
-    ))
-    .one(db)
-    .await
-    .map_err(store_error)?
-    .map_or(0, |t| u64::try_from(t.total).unwrap_or(0));
+    let total = count_rows(db, format!("SELECT COUNT(*) AS total {from}"), count_params).await?;
 
     let mut params = Params::new(backend);
     let (from, snippet, order) = search_clauses(backend, query, filter, &mut params, true);
