@@ -12,4 +12,5 @@ mod migrations;
 mod ops;
 mod rate_limit;
 mod role_matrix;
+mod search;
 mod support;

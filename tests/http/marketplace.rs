@@ -10,14 +10,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-struct Market<'a> {
-    app: &'a TestApp,
-    owner: Account,
-    admin: Account,
-    user: Account,
+pub(crate) struct Market<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) owner: Account,
+    pub(crate) admin: Account,
+    pub(crate) user: Account,
 }
 
-async fn market(app: &TestApp) -> Market<'_> {
+pub(crate) async fn market(app: &TestApp) -> Market<'_> {
     Market {
         owner: app.register("owner@example.com").await,
         admin: app
@@ -68,7 +68,7 @@ impl Market<'_> {
     }
 
     /// An extension with one approved version.
-    async fn publish(&self, name: &str, extra: Value) {
+    pub(crate) async fn publish(&self, name: &str, extra: Value) {
         assert_eq!(
             self.create(&self.owner, name, extra).await.status(),
             201,
@@ -86,7 +86,7 @@ impl Market<'_> {
         );
     }
 
-    async fn names(&self, query: &str) -> Vec<String> {
+    pub(crate) async fn names(&self, query: &str) -> Vec<String> {
         let page = json(self.app.get(&format!("/v1/extensions?{query}"), None).await).await;
         page["items"]
             .as_array()
@@ -96,7 +96,7 @@ impl Market<'_> {
             .collect()
     }
 
-    async fn download(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+    pub(crate) async fn download(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         self.app.get(path, token).await
     }
 }
@@ -506,8 +506,10 @@ async fn an_expired_listing_is_answered_at_once_and_read_again_in_the_background
     use std::time::{Duration, Instant};
     const LIFETIME: Duration = Duration::from_secs(3);
     for backend in backends() {
+        // The page cache serves listings only when the listing index does not.
         let app = TestApp::spawn_with(backend, |settings| {
             settings.listing_cache_seconds = 3;
+            settings.search_index = false;
         })
         .await;
         let m = market(&app).await;

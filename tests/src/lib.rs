@@ -269,13 +269,39 @@ impl TestApp {
             .no_proxy()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        Self {
+        let app = Self {
             backend,
             base_url: format!("http://{}", server.addr()),
             state,
             client,
             server: Some(server),
             database,
+        };
+        app.wait_until_ready().await;
+        app
+    }
+
+    /// Waits until `/health/ready` answers 200 (the listing index is built), as a load
+    /// balancer would before sending traffic.
+    ///
+    /// # Panics
+    /// When it is not ready within 30 seconds.
+    pub async fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let ready = self
+                .request(Method::GET, "/health/ready", None)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == reqwest::StatusCode::OK);
+            if ready {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server was not ready within 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

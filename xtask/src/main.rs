@@ -28,12 +28,13 @@ const INNER_CRATES: [&str; 6] = [
     "devforge-marketplace",
     "devforge-support",
 ];
-const OUTER_FRAMEWORKS: [&str; 5] = [
+const OUTER_FRAMEWORKS: [&str; 6] = [
     "actix-web",
     "sea-orm",
     "sqlx",
     "actix-governor",
     "async-stripe",
+    "tantivy",
 ];
 
 fn main() -> ExitCode {

@@ -1,26 +1,36 @@
-//! `cargo xtask bench search`: marketplace listings under load.
+//! `cargo xtask bench search`: marketplace listings under load, on a real catalogue.
 //!
-//! Steps, on PostgreSQL then SQLite: a fresh database, migrated and seeded with
-//! realistic public extensions (`devforge bench seed-extensions`, through the marketplace's
-//! storage port so the search indexes are real); the release server with rate limits off;
-//! then `wrk` at 16 connections against three mixes of requests: full-text queries (with
-//! prefixes, as typed), filtered listings (category and tag, by downloads), and
-//! sort-by-downloads pages. Each mix runs twice: with the listing cache as configured by
-//! default (a repeated listing is answered from memory for 5 s), and with it off, so every
-//! request reaches the database. Prints throughput and p50/p95/p99 per database, cache
-//! mode and mix. `--sqlite false` measures PostgreSQL only.
+//! Steps, on PostgreSQL then SQLite: a fresh database, migrated and seeded with the npm
+//! catalogue (`devforge bench seed-extensions --from PATH`: 100,000 real package names,
+//! descriptions and download counts, through the marketplace's storage port); the release
+//! server with rate limits off; then `wrk` at 16 connections against three mixes of
+//! requests: typed queries (20,000 texts as people type them into a search box, replayed in
+//! order from a random start per thread, so a page cache sees few repeats), filtered
+//! listings (category × tag), and sorted pages (every sort, 25 pages each). Each mix runs
+//! under three server settings, in the same run: today's SQL full-text path with the page
+//! cache on (5 s) and off, and the listing index (which answers before the page cache is
+//! consulted, so the cache setting does not change it). Prints throughput and p50/p95/p99
+//! per database, setting and mix, the ratio of the index to the SQL path with the cache
+//! off, the time from start until the server is ready (the index built), and the server's
+//! peak RSS. `--sqlite false` measures PostgreSQL only.
+//!
+//! The catalogue and queries are committed, compressed, in `xtask/data/` (`--from` and
+//! `--queries` take others).
 
 use crate::bench::{
     build_release_server, ensure_tool, millis, peak_rss_mb, psql, run_quiet, server_command,
     start_server, stop, with_database,
 };
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 struct Options {
-    extensions: usize,
+    /// The catalogue TSV (`name`, `description`, `downloads`), plain or gzipped.
+    catalogue: PathBuf,
+    /// The typed queries, one a line, plain or gzipped.
+    queries: PathBuf,
     seconds: u32,
     connections: u32,
     postgres: String,
@@ -28,10 +38,16 @@ struct Options {
     sqlite: bool,
 }
 
+/// Where the committed benchmark data lives.
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
 impl Options {
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut options = Self {
-            extensions: 100_000,
+            catalogue: data_dir().join("extensions-npm-100k.tsv.gz"),
+            queries: data_dir().join("queries-npm.txt.gz"),
             seconds: 15,
             connections: 16,
             postgres: std::env::var("DEVFORGE_BENCH_POSTGRES_URL")
@@ -42,9 +58,8 @@ impl Options {
         while let Some(flag) = iter.next() {
             let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
-                "--extensions" => {
-                    options.extensions = value.parse().map_err(|e| format!("{flag}: {e}"))?
-                }
+                "--from" => options.catalogue = PathBuf::from(value),
+                "--queries" => options.queries = PathBuf::from(value),
                 "--seconds" => {
                     options.seconds = value.parse().map_err(|e| format!("{flag}: {e}"))?
                 }
@@ -60,34 +75,41 @@ impl Options {
     }
 }
 
-/// The request mixes: a name and the paths requested at random.
-fn mixes() -> Vec<(&'static str, Vec<String>)> {
-    let queries = [
-        "rust",
-        "python lint",
-        "dark theme",
-        "go-an",
-        "typescript debugger",
-        "snippets react",
-        "java formatter",
-        "kotlin",
-        "swift test",
-        "copilot",
-        "git blame",
-        "haskell language",
-        "zig",
-        "elixir docs",
-        "fast",
-        "inline hints",
-        "ruby preview",
-        "icons",
-        "lua syntax",
-        "php language-server",
-        "scala",
-        "julia notebooks",
-        "dart",
-        "rust-analyzer",
-    ];
+/// A file's text, gunzipped (by the system's `gzip`) when its name ends in `.gz`.
+fn read_data(path: &Path) -> Result<String, String> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        let output = Command::new("gzip")
+            .arg("-dc")
+            .arg(path)
+            .output()
+            .map_err(|e| format!("gzip: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("gzip -dc {} failed", path.display()));
+        }
+        String::from_utf8(output.stdout).map_err(|e| format!("{}: {e}", path.display()))
+    } else {
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(text)
+    }
+}
+
+/// `text` as a URL query value: everything but unreserved characters percent-encoded.
+fn url_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The request mixes: a name and the paths requested, in the order replayed.
+fn mixes(queries: &str) -> Vec<(&'static str, Vec<String>)> {
     let categories = [
         "languages",
         "themes",
@@ -98,22 +120,18 @@ fn mixes() -> Vec<(&'static str, Vec<String>)> {
         "ai",
         "other",
     ];
+    // The most frequent words of the catalogue's names, which its seeder makes tags.
     let tags = [
-        "rust",
-        "python",
-        "go",
-        "typescript",
-        "java",
-        "theme",
-        "linter",
-        "debugger",
+        "react", "types", "plugin", "js", "sdk", "native", "client", "node", "core", "eslint",
+        "ui", "vue",
     ];
     vec![
         (
-            "q= queries",
+            "typed queries",
             queries
-                .iter()
-                .map(|q| format!("/v1/extensions?q={}", q.replace(' ', "+")))
+                .lines()
+                .filter(|q| !q.trim().is_empty())
+                .map(|q| format!("/v1/extensions?q={}", url_encoded(q)))
                 .collect(),
         ),
         (
@@ -127,37 +145,50 @@ fn mixes() -> Vec<(&'static str, Vec<String>)> {
                 .collect(),
         ),
         (
-            "sort=downloads pages",
-            (1..=50)
-                .map(|page| format!("/v1/extensions?sort=downloads&page={page}"))
+            "sorted pages",
+            ["downloads", "rating", "newest", "name"]
+                .iter()
+                .flat_map(|sort| {
+                    (1..=25).map(move |page| format!("/v1/extensions?sort={sort}&page={page}"))
+                })
                 .collect(),
         ),
     ]
 }
 
 /// A server setting the mixes are measured under.
-struct CacheMode {
+struct Mode {
     label: &'static str,
+    /// `DEVFORGE_SEARCH_INDEX`.
+    index: &'static str,
     /// `DEVFORGE_LISTING_CACHE_SECONDS`.
-    seconds: &'static str,
+    cache_seconds: &'static str,
 }
 
-/// The default configuration (repeated listings answered from memory for a few seconds),
-/// then every listing from the database, so both costs are on record.
-const CACHE_MODES: [CacheMode; 2] = [
-    CacheMode {
-        label: "on (5 s)",
-        seconds: "5",
+/// The SQL full-text path with and without the page cache, then the listing index.
+const MODES: [Mode; 3] = [
+    Mode {
+        label: "SQL, page cache 5 s",
+        index: "false",
+        cache_seconds: "5",
     },
-    CacheMode {
-        label: "off",
-        seconds: "0",
+    Mode {
+        label: SQL_UNCACHED,
+        index: "false",
+        cache_seconds: "0",
+    },
+    Mode {
+        label: INDEX,
+        index: "true",
+        cache_seconds: "0",
     },
 ];
+const SQL_UNCACHED: &str = "SQL, page cache off";
+const INDEX: &str = "listing index";
 
-/// One mix measured under one cache mode.
+/// One mix measured under one mode.
 struct Measured {
-    cache: &'static str,
+    mode: &'static str,
     mix: &'static str,
     load: Load,
 }
@@ -181,9 +212,20 @@ fn script(dir: &Path, name: &str, paths: &[String]) -> Result<PathBuf, String> {
     write!(
         file,
         r#"local paths = {{ {list} }}
-math.randomseed(os.time())
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+local next = nil
 request = function()
-  return wrk.format("GET", paths[math.random(#paths)])
+  if next == nil then
+    math.randomseed(os.time() + 7919 * (id or 0))
+    next = math.random(#paths)
+  end
+  local path = paths[next]
+  next = next % #paths + 1
+  return wrk.format("GET", path)
 end
 done = function(summary, latency, requests)
   io.write(string.format("PERCENTILES %.3fms %.3fms %.3fms\n",
@@ -234,51 +276,78 @@ fn wrk(script: &Path, base: &str, options: &Options, seconds: u32) -> Result<Loa
     Ok(load)
 }
 
+/// Waits until `/health/ready` answers 200 (the listing index is built, when it is on).
+fn wait_ready(port: u16) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request =
+                "GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.1 200")
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("the server was not ready within 120 s".into())
+}
+
 fn bench_database(
     label: &str,
     server: &Path,
     dir: &Path,
     url: &str,
     options: &Options,
+    catalogue: &Path,
+    mixes: &[(&'static str, Vec<String>)],
 ) -> Result<Vec<Measured>, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     run_quiet(server_command(server, dir, url).args(["migrate", "up"]))?;
     let started = Instant::now();
-    run_quiet(server_command(server, dir, url).args([
-        "bench",
-        "seed-extensions",
-        "--count",
-        &options.extensions.to_string(),
-    ]))?;
+    run_quiet(
+        server_command(server, dir, url)
+            .args(["bench", "seed-extensions", "--from"])
+            .arg(catalogue),
+    )?;
     eprintln!(
-        "{label}: seeded {} extensions in {:.0} s",
-        options.extensions,
+        "{label}: seeded the catalogue in {:.0} s",
         started.elapsed().as_secs_f64()
     );
     let mut results = Vec::new();
-    for cache in CACHE_MODES {
-        let settings = [("DEVFORGE_LISTING_CACHE_SECONDS", cache.seconds)];
+    for mode in MODES {
+        let settings = [
+            ("DEVFORGE_SEARCH_INDEX", mode.index),
+            ("DEVFORGE_LISTING_CACHE_SECONDS", mode.cache_seconds),
+        ];
+        let spawned = Instant::now();
         let (mut child, port) = start_server(server, dir, url, 2, 16, &settings)?;
+        wait_ready(port)?;
+        eprintln!(
+            "{label} ({}): ready {:.1} s after start",
+            mode.label,
+            spawned.elapsed().as_secs_f64()
+        );
         let base = format!("http://127.0.0.1:{port}");
-        for (name, paths) in mixes() {
-            let script = script(dir, name, &paths)?;
+        for (name, paths) in mixes {
+            let script = script(dir, name, paths)?;
             wrk(&script, &base, options, 3)?;
             let load = wrk(&script, &base, options, options.seconds)?;
             eprintln!(
-                "{label} {name} (listing cache {}): {:.0} rps, p95 {:.2} ms",
-                cache.label, load.rps, load.p95
+                "{label} {name} ({}): {:.0} rps, p95 {:.2} ms",
+                mode.label, load.rps, load.p95
             );
             results.push(Measured {
-                cache: cache.label,
+                mode: mode.label,
                 mix: name,
                 load,
             });
         }
         if let Some(rss) = peak_rss_mb(child.id()) {
-            eprintln!(
-                "{label} (listing cache {}): server peak RSS {rss:.1} MB",
-                cache.label
-            );
+            eprintln!("{label} ({}): server peak RSS {rss:.1} MB", mode.label);
         }
         stop(&mut child);
     }
@@ -291,6 +360,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ensure_tool("psql", "postgresql-client")?;
     let server = build_release_server()?;
     let work = std::env::temp_dir().join(format!("devforge-search-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let catalogue = work.join("catalogue.tsv");
+    std::fs::write(&catalogue, read_data(&options.catalogue)?).map_err(|e| e.to_string())?;
+    let extensions = std::fs::read_to_string(&catalogue)
+        .map_err(|e| e.to_string())?
+        .lines()
+        .count()
+        .saturating_sub(1);
+    let mixes = mixes(&read_data(&options.queries)?);
     let db = "devforge_search_bench";
     psql(
         &options.postgres,
@@ -309,6 +387,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         &work.join("postgres"),
         &with_database(&options.postgres, db),
         &options,
+        &catalogue,
+        &mixes,
     )?;
     let mut measured = vec![("PostgreSQL", pg)];
     if options.sqlite {
@@ -317,23 +397,45 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "sqlite://{}?mode=rwc",
             lite_dir.join("devforge.db").display()
         );
-        let lite = bench_database("SQLite", &server, &lite_dir, &lite_url, &options)?;
+        let lite = bench_database(
+            "SQLite", &server, &lite_dir, &lite_url, &options, &catalogue, &mixes,
+        )?;
         measured.push(("SQLite", lite));
     }
     println!(
-        "## search benchmark ({} extensions, {} connections, {} s per mix, 2 workers)",
-        options.extensions, options.connections, options.seconds
+        "## search benchmark ({extensions} catalogue rows, {} connections, {} s per mix, 2 workers)",
+        options.connections, options.seconds
     );
-    println!("| database | listing cache | mix | rps | p50 ms | p95 ms | p99 ms | non-2xx |");
+    println!("| database | server | mix | rps | p50 ms | p95 ms | p99 ms | non-2xx |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut errors = 0;
     for (label, results) in &measured {
-        for Measured { cache, mix, load } in results {
+        for Measured { mode, mix, load } in results {
             errors += load.errors;
             println!(
-                "| {label} | {cache} | {mix} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+                "| {label} | {mode} | {mix} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
                 load.rps, load.p50, load.p95, load.p99, load.errors
             );
+        }
+    }
+    println!();
+    println!("| database | mix | index ÷ SQL (cache off), rps | SQL p95 ÷ index p95 |");
+    println!("|---|---|---|---|");
+    for (label, results) in &measured {
+        let find = |mode: &str, mix: &str| {
+            results
+                .iter()
+                .find(|m| m.mode == mode && m.mix == mix)
+                .map(|m| &m.load)
+        };
+        for (mix, _) in &mixes {
+            if let (Some(index), Some(sql)) = (find(INDEX, mix), find(SQL_UNCACHED, mix)) {
+                println!(
+                    "| {label} | {mix} | {:.1} | {:.1} |",
+                    index.rps / sql.rps,
+                    sql.p95 / index.p95
+                );
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&work);

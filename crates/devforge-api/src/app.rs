@@ -27,12 +27,13 @@ use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityServ
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
-use devforge_marketplace::{ListingCache, MarketplaceService};
+use devforge_marketplace::{ListingCache, ListingIndex, MarketplaceService};
 use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
-    Database, DatabaseKind, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
+    Database, DatabaseKind, ListingFeed, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
     SqlLicensingStore, SqlMarketStore, SqlSupportStore,
 };
+use devforge_search::ExtensionIndex;
 use devforge_stripe::StripeGateway;
 use devforge_support::{Lifecycle, SupportConfig, SupportService};
 use sha2::{Digest as _, Sha256};
@@ -146,7 +147,7 @@ pub async fn build_state(
         None => ObjectPackageStore::in_directory(&settings.resolved_data_dir().join("packages")),
     }
     .map_err(|e| StartupError::Config(format!("DEVFORGE_PACKAGE_STORE: {e}")))?;
-    let market = MarketplaceService::new(
+    let mut market = MarketplaceService::new(
         SqlMarketStore::new(database.clone()),
         packages,
         LicensingEntitlements::new(Arc::clone(&licensing)),
@@ -159,12 +160,21 @@ pub async fn build_state(
         )
         .refreshed_in(Arc::new(RuntimeBackground)),
     );
+    // Loaded and followed once the server starts (`serve`); until then listings come from
+    // the database.
+    let listing_index = settings
+        .search_index
+        .then(|| Arc::new(ExtensionIndex::new()));
+    if let Some(index) = &listing_index {
+        market = market.with_index(Arc::clone(index) as Arc<dyn ListingIndex>);
+    }
     Ok(AppState {
         identity: Arc::new(identity),
         licensing,
         support: Arc::new(support),
         billing,
         market: Arc::new(market),
+        listing_index,
         max_package_bytes: settings.max_package_bytes,
         trusted_proxies: settings.trusted_proxies.clone().into(),
         pools: Arc::new(vec![database.clone()]),
@@ -409,6 +419,12 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         .db_pool_size
         .div_ceil(u32::try_from(workers).unwrap_or(u32::MAX))
         .max(2);
+    if let Some(index) = &state.listing_index {
+        ListingFeed::start(
+            state.database.clone(),
+            Arc::clone(index) as Arc<dyn ListingIndex>,
+        );
+    }
     let url = settings.resolved_database_url();
     let mut pools = Vec::with_capacity(workers);
     for _ in 0..workers {

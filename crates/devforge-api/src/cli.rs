@@ -83,9 +83,13 @@ fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
 enum BenchAction {
     /// Seed public extensions for the search benchmark.
     SeedExtensions {
-        /// How many.
+        /// How many made-up ones (without `--from`).
         #[arg(long, default_value_t = 100_000)]
         count: usize,
+        /// A catalogue to seed instead: a TSV of `name`, `description`, `downloads` with a
+        /// header line.
+        #[arg(long)]
+        from: Option<std::path::PathBuf>,
         /// Writers at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
@@ -234,8 +238,19 @@ async fn execute(cli: Cli) -> Result<(), String> {
             action: BillingAction::Reconcile { since },
         } => reconcile(&settings, since).await,
         Command::Bench {
-            action: BenchAction::SeedExtensions { count, concurrency },
-        } => crate::bench_extensions::seed_extensions(&settings, count, concurrency).await,
+            action:
+                BenchAction::SeedExtensions {
+                    count,
+                    from,
+                    concurrency,
+                },
+        } => {
+            let source = match from {
+                Some(path) => crate::bench_extensions::Source::Catalogue(path),
+                None => crate::bench_extensions::Source::MadeUp(count),
+            };
+            crate::bench_extensions::seed_extensions(&settings, source, concurrency).await
+        }
         Command::Bench {
             action:
                 BenchAction::SeedLicenses {

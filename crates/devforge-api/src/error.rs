@@ -147,6 +147,16 @@ impl ApiError {
         )
     }
 
+    /// 503 for readiness: the listing index is still being built from the database.
+    #[must_use]
+    pub fn search_index_building() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "search_index_building",
+            "the search index is being built; this instance is ready once it is",
+        )
+    }
+
     /// The same problem, listing the states the caller may move to instead.
     #[must_use]
     pub fn with_allowed(self, allowed: Vec<String>) -> Self {

@@ -226,6 +226,13 @@ pub struct Settings {
         action = ArgAction::Set, global = true)]
     pub validation_cache: bool,
 
+    /// Whether public marketplace listings are answered by the in-memory listing index
+    /// (built from the database at start and kept in step with it); `false` reads every
+    /// listing from the database's full-text search.
+    #[arg(long, env = "DEVFORGE_SEARCH_INDEX", default_value_t = true,
+        action = ArgAction::Set, global = true)]
+    pub search_index: bool,
+
     /// How long a public marketplace listing page is answered from memory, in seconds (0:
     /// never). Changes made through this instance show at once; changes made through other
     /// instances, and download counts, within twice this time (an expired page is still

@@ -11,6 +11,7 @@ use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
     Database, SqlBillingStore, SqlIdentityStore, SqlLicensingStore, SqlMarketStore, SqlSupportStore,
 };
+use devforge_search::ExtensionIndex;
 use devforge_stripe::StripeGateway;
 use devforge_support::SupportService;
 use std::net::IpAddr;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub billing: Option<Arc<Billing>>,
     /// Extensions, versions, reviews and downloads.
     pub market: Arc<Market>,
+    /// The in-memory listing index the marketplace answers from (`None` when turned off).
+    pub listing_index: Option<Arc<ExtensionIndex>>,
     /// The largest package an upload may carry, in bytes.
     pub max_package_bytes: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -81,6 +84,7 @@ impl AppState {
                 SqlMarketStore::new(database.clone()),
                 LicensingEntitlements::new(Arc::clone(&licensing)),
             )),
+            listing_index: self.listing_index.clone(),
             support: Arc::new(
                 self.support
                     .with_store(SqlSupportStore::new(database.clone())),

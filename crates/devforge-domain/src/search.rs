@@ -15,7 +15,7 @@
 use crate::InvalidValue;
 
 /// PostgreSQL's English stop words (`tsearch_data/english.stop`, from Snowball).
-const STOP_WORDS: [&str; 127] = [
+pub const STOP_WORDS: [&str; 127] = [
     "i",
     "me",
     "my",

@@ -222,6 +222,8 @@ pub struct Extension {
     pub owner: UserId,
     /// The highest approved, unyanked version: set once the extension is public.
     pub latest_version: Option<String>,
+    /// When its latest public version was approved (`None` while it is not public).
+    pub published_at: Option<DateTime<Utc>>,
     /// Downloads of all versions.
     pub downloads: u64,
     /// Sum of the ratings of its reviews.

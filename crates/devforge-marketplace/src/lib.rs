@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod extension;
+pub mod index;
 pub mod listing_cache;
 pub mod name;
 pub mod ports;
@@ -16,6 +17,7 @@ pub mod version;
 
 pub use error::MarketError;
 pub use extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
+pub use index::{Facets, IndexState, Listing, ListingIndex, ListingUpdate};
 pub use listing_cache::ListingCache;
 pub use name::ExtensionName;
 pub use ports::{ExtSort, MarketStore, PackageStore};

@@ -117,6 +117,27 @@ pub trait CatalogRepository: Send + Sync + 'static {
         name: &ExtensionName,
     ) -> impl Future<Output = Result<Option<Extension>, StoreError>> + Send;
 
+    /// An extension by id, public or not: how a change is read back for the listing
+    /// index.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn extension_by_id(
+        &self,
+        id: ExtensionId,
+    ) -> impl Future<Output = Result<Option<Extension>, StoreError>> + Send;
+
+    /// Up to `limit` public extensions with ids above `after`, by id: how the listing
+    /// index loads the catalogue, page by page.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn public_extensions(
+        &self,
+        after: Option<ExtensionId>,
+        limit: u64,
+    ) -> impl Future<Output = Result<Vec<Extension>, StoreError>> + Send;
+
     /// Applies `patch`.
     ///
     /// # Errors

@@ -8,6 +8,7 @@
 mod aggregate;
 pub mod audit;
 pub mod billing;
+mod change_feed;
 pub mod database;
 pub mod entities;
 pub mod error;
@@ -22,5 +23,5 @@ pub use billing::SqlBillingStore;
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
 pub use licensing::{PgLicenseReadModel, SqlLicensingStore};
-pub use marketplace::SqlMarketStore;
+pub use marketplace::{ListingFeed, SqlMarketStore};
 pub use support::SqlSupportStore;

@@ -5,7 +5,7 @@ use super::tickets::mirror_enum;
 use chrono::{DateTime, NaiveDate, Utc};
 use devforge_marketplace::ports::{DownloadStats, MarketStats};
 use devforge_marketplace::service::{ExtensionDetail, OwnedExtension};
-use devforge_marketplace::{ExtCategory, ExtSort, ExtVersion, Extension, Review};
+use devforge_marketplace::{ExtCategory, ExtSort, ExtVersion, Extension, Listing, Review};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -217,6 +217,8 @@ pub struct ExtensionSummary {
     pub paid: bool,
     /// The entitlement that license must carry.
     pub entitlement: Option<String>,
+    /// When its latest version was approved (absent until public).
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 impl From<Extension> for ExtensionSummary {
@@ -238,6 +240,69 @@ impl From<Extension> for ExtensionSummary {
             rating_count: extension.rating_count,
             paid: extension.pricing.entitlement().is_some(),
             entitlement: extension.pricing.entitlement().map(str::to_owned),
+            published_at: extension.published_at,
+        }
+    }
+}
+
+/// How many matches carry one value (a category or a tag).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetCount {
+    /// The category or tag.
+    pub value: String,
+    /// Matches with it.
+    pub count: u64,
+}
+
+/// Counts over every match of a listing, not only its page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FacetsResponse {
+    /// Matches per category, most first.
+    pub categories: Vec<FacetCount>,
+    /// The ten most frequent tags among the matches, most frequent first.
+    pub tags: Vec<FacetCount>,
+}
+
+/// A page of public extensions, with facet counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExtensionListResponse {
+    /// The extensions on this page.
+    pub items: Vec<ExtensionSummary>,
+    /// The 1-based page number.
+    pub page: u64,
+    /// The page size (default 20, at most 100).
+    pub per_page: u64,
+    /// Matches across all pages.
+    pub total: u64,
+    /// Counts over every match. Absent when the listing was read from the database
+    /// (the listing index is still being built, or cannot prove it is current).
+    pub facets: Option<FacetsResponse>,
+}
+
+impl From<Listing> for ExtensionListResponse {
+    fn from(listing: Listing) -> Self {
+        let request = listing.page.request;
+        let count = |value: &str, count: u64| FacetCount {
+            value: value.to_owned(),
+            count,
+        };
+        Self {
+            items: listing.page.items.into_iter().map(Into::into).collect(),
+            page: request.page(),
+            per_page: request.per_page(),
+            total: listing.page.total,
+            facets: listing.facets.map(|facets| FacetsResponse {
+                categories: facets
+                    .categories
+                    .iter()
+                    .map(|(category, n)| count(category.as_str(), *n))
+                    .collect(),
+                tags: facets
+                    .tags
+                    .iter()
+                    .map(|(tag, n)| count(tag.as_str(), *n))
+                    .collect(),
+            }),
         }
     }
 }

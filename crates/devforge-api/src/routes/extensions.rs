@@ -4,8 +4,8 @@
 
 use crate::dto::admin::PageQuery;
 use crate::dto::extensions::{
-    CreateExtensionRequest, DeleteReviewQuery, DownloadStatsResponse, ExtensionResponse,
-    ExtensionSummary, ExtensionsQuery, OwnedExtensionResponse, PendingVersionResponse,
+    CreateExtensionRequest, DeleteReviewQuery, DownloadStatsResponse, ExtensionListResponse,
+    ExtensionResponse, ExtensionsQuery, OwnedExtensionResponse, PendingVersionResponse,
     RejectRequest, ReviewRequest, ReviewResponse, UpdateExtensionRequest, UploadQuery,
     VersionResponse,
 };
@@ -22,13 +22,15 @@ use devforge_domain::UserId;
 use devforge_identity::Principal;
 use devforge_marketplace::{ExtensionChanges, NewExtension, NewVersion, ReviewState};
 
-/// Lists and searches public extensions. `total` is exact up to 10,000 listings, or 1,000
-/// search results; beyond that it says that many.
+/// Lists and searches public extensions, with facet counts (matches per category, the top
+/// tags). Answered from the in-memory listing index; while it is being built or cannot
+/// prove it is current, from the database, without facets and with `total` capped at
+/// 10,000 listings or 1,000 search results.
 #[utoipa::path(
     tag = "marketplace",
     params(ExtensionsQuery),
     responses(
-        (status = 200, description = "A page of public extensions", body = PageResponse<ExtensionSummary>),
+        (status = 200, description = "A page of public extensions", body = ExtensionListResponse),
         (status = 400, description = "Unknown category or sort", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
     )
@@ -37,7 +39,7 @@ use devforge_marketplace::{ExtensionChanges, NewExtension, NewVersion, ReviewSta
 pub async fn list_extensions(
     state: web::Data<AppState>,
     query: ValidQuery<ExtensionsQuery>,
-) -> Result<web::Json<PageResponse<ExtensionSummary>>, ApiError> {
+) -> Result<web::Json<ExtensionListResponse>, ApiError> {
     let query = query.0;
     let page = page_request(query.page, query.per_page)?;
     let found = state
@@ -50,7 +52,7 @@ pub async fn list_extensions(
             page,
         )
         .await?;
-    Ok(web::Json(PageResponse::from_page(found, Into::into)))
+    Ok(web::Json(found.into()))
 }
 
 /// Lists a new extension (any logged-in user); it is public once a version is approved.

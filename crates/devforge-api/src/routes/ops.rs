@@ -5,6 +5,7 @@
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
+use devforge_marketplace::{IndexState, ListingIndex as _};
 use devforge_persistence::PoolStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,21 +15,30 @@ use utoipa::ToSchema;
 pub struct HealthResponse {
     /// Always `ok` on a 200.
     pub status: &'static str,
+    /// Readiness only: the marketplace's listing index, `current` (listings answered from
+    /// memory) or `behind` (not provably current: listings read from the database until
+    /// it catches up); absent when the index is turned off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_index: Option<&'static str>,
 }
 
 /// The process is up.
 #[utoipa::path(tag = "operations", responses((status = 200, body = HealthResponse)))]
 #[get("/health/live")]
 pub async fn live() -> web::Json<HealthResponse> {
-    web::Json(HealthResponse { status: "ok" })
+    web::Json(HealthResponse {
+        status: "ok",
+        search_index: None,
+    })
 }
 
-/// The process can serve: the database answers.
+/// The process can serve: the database answers and the listing index has been built
+/// (until then every search would be read from the database, far slower).
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, body = HealthResponse),
-        (status = 503, description = "Database unreachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unreachable, or the listing index still being built", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/health/ready")]
@@ -38,7 +48,16 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
         .ping()
         .await
         .map_err(|err| ApiError::unavailable(&err))?;
-    Ok(web::Json(HealthResponse { status: "ok" }))
+    let search_index = match state.listing_index.as_ref().map(|index| index.state()) {
+        None => None,
+        Some(IndexState::Building) => return Err(ApiError::search_index_building()),
+        Some(IndexState::Current) => Some("current"),
+        Some(IndexState::Behind) => Some("behind"),
+    };
+    Ok(web::Json(HealthResponse {
+        status: "ok",
+        search_index,
+    }))
 }
 
 /// Prometheus text exposition.

@@ -78,6 +78,9 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         self.store
             .count_download(extension.id, chosen.id, today)
             .await?;
+        // Kept listing pages stay (downloads would empty them under load); the index
+        // takes the new count.
+        self.reindex(extension.id).await;
         Ok(Download {
             version: chosen,
             body,

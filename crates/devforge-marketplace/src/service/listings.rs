@@ -3,6 +3,7 @@
 use super::{Caller, MarketplaceService};
 use crate::error::MarketError;
 use crate::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag, parse_line, parse_url};
+use crate::index::Listing;
 use crate::name::ExtensionName;
 use crate::ports::{
     EntitlementCheck, ExtSort, ExtensionPatch, ExtensionSearch, MarketStats, MarketStore,
@@ -130,6 +131,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             name,
             owner: caller.user_id,
             latest_version: None,
+            published_at: None,
             downloads: 0,
             rating_sum: 0,
             rating_count: 0,
@@ -187,6 +189,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
                 .transpose()?,
         };
         self.changing(
+            extension.id,
             self.store
                 .update_extension(extension.id, patch, self.clock.now()),
         )
@@ -246,7 +249,8 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
     }
 
     /// Public extensions, filtered, ranked or sorted. With `q` the default order is
-    /// relevance (an exact name first); without, downloads.
+    /// relevance (an exact name first); without, downloads. Answered by the listing index
+    /// when it is current (with facet counts), otherwise by the store.
     ///
     /// # Errors
     /// [`MarketError::Invalid`] for a bad filter.
@@ -257,7 +261,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         tag: Option<&str>,
         sort: Option<ExtSort>,
         page: PageRequest,
-    ) -> Result<Page<Extension>, MarketError> {
+    ) -> Result<Listing, MarketError> {
         let query = q
             .map(str::trim)
             .filter(|q| !q.is_empty())
@@ -281,12 +285,20 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             tag,
             sort,
         };
+        if let Some(listing) = self
+            .index
+            .as_ref()
+            .and_then(|index| index.search(&search, page))
+        {
+            return Ok(listing);
+        }
         let store = Arc::clone(&self.store);
         let read = |(search, page)| async move { store.search(search, page).await };
-        Ok(self
+        let page = self
             .listings
             .page((search, page), self.clock.now(), read)
-            .await?)
+            .await?;
+        Ok(Listing { page, facets: None })
     }
 
     /// The marketplace figures of the admin dashboard.

@@ -11,7 +11,8 @@ pub use listings::{ExtensionChanges, ExtensionDetail, NewExtension, OwnedExtensi
 pub use versions::NewVersion;
 
 use crate::error::MarketError;
-use crate::extension::Extension;
+use crate::extension::{Extension, ExtensionId};
+use crate::index::{ListingIndex, ListingUpdate};
 use crate::listing_cache::ListingCache;
 use crate::name::ExtensionName;
 use crate::ports::{EntitlementCheck, MarketStore, PackageStore};
@@ -48,6 +49,8 @@ pub struct MarketplaceService<S, P, E, C> {
     entitlements: E,
     clock: C,
     listings: Arc<ListingCache>,
+    /// Answers public listings from memory when it can prove it is current.
+    index: Option<Arc<dyn ListingIndex>>,
 }
 
 impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
@@ -61,6 +64,17 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             entitlements,
             clock,
             listings: Arc::new(ListingCache::disabled()),
+            index: None,
+        }
+    }
+
+    /// The same service, answering public listings from `index` whenever it is current,
+    /// and handing it every change this service commits.
+    #[must_use]
+    pub fn with_index(self, index: Arc<dyn ListingIndex>) -> Self {
+        Self {
+            index: Some(index),
+            ..self
         }
     }
 
@@ -89,15 +103,34 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             entitlements,
             clock: self.clock.clone(),
             listings: Arc::clone(&self.listings),
+            index: self.index.clone(),
         }
     }
 
-    /// Runs `change` to what public listings show, then drops the kept listing pages (also
-    /// when it failed: an error does not prove that nothing was written).
-    async fn changing<T>(&self, change: impl Future<Output = T>) -> T {
+    /// Runs `change` to what the public listing of extension `id` shows, then drops the
+    /// kept listing pages and hands the index the extension as stored now (also when the
+    /// change failed: an error does not prove that nothing was written).
+    async fn changing<T>(&self, id: ExtensionId, change: impl Future<Output = T>) -> T {
         let outcome = change.await;
         self.listings.invalidate();
+        self.reindex(id).await;
         outcome
+    }
+
+    /// Reads extension `id` back for the listing index, so this process's next listing
+    /// shows what it just committed. A failed read leaves the index refusing to answer
+    /// until the extension is read again.
+    async fn reindex(&self, id: ExtensionId) {
+        let Some(index) = &self.index else { return };
+        let read_started = std::time::Instant::now();
+        match self.store.extension_by_id(id).await {
+            Ok(current) => index.apply(vec![ListingUpdate {
+                id,
+                current,
+                read_started,
+            }]),
+            Err(_) => index.lost(id),
+        }
     }
 
     /// The extension named `name` (`raw`), public or not.

@@ -65,7 +65,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             created_at: now,
             updated_at: now,
         };
-        self.changing(self.store.insert_review(review))
+        self.changing(id, self.store.insert_review(review))
             .await
             .map_err(|err| match err {
                 StoreError::Duplicate { .. } => MarketError::AlreadyReviewed,
@@ -89,14 +89,11 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         let rating = Rating::new(rating)?;
         let title = optional_text("title", title, 100)?;
         let body = optional_text("body", body, 5000)?;
-        self.changing(self.store.update_review(
+        self.changing(
             id,
-            caller.user_id,
-            rating,
-            title,
-            body,
-            self.clock.now(),
-        ))
+            self.store
+                .update_review(id, caller.user_id, rating, title, body, self.clock.now()),
+        )
         .await?
         .ok_or(MarketError::ReviewNotFound)
     }
@@ -119,7 +116,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             Some(author) => author,
             None => caller.user_id,
         };
-        self.changing(self.store.delete_review(id, author))
+        self.changing(id, self.store.delete_review(id, author))
             .await?
             .map(|_| ())
             .ok_or(MarketError::ReviewNotFound)

@@ -111,11 +111,11 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
     ) -> Result<ExtVersion, MarketError> {
         let extension = self.managed(caller, name).await?;
         let found = self.version_of(&extension, version).await?;
-        self.changing(self.store.change_version(
-            found.id,
-            VersionChange::Yank(yanked),
-            self.clock.now(),
-        ))
+        self.changing(
+            extension.id,
+            self.store
+                .change_version(found.id, VersionChange::Yank(yanked), self.clock.now()),
+        )
         .await?
         .ok_or(MarketError::VersionNotFound)
     }
@@ -156,11 +156,14 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             }
             _ => None,
         };
-        self.changing(self.store.change_version(
-            found.id,
-            VersionChange::Review { to, reason },
-            self.clock.now(),
-        ))
+        self.changing(
+            extension.id,
+            self.store.change_version(
+                found.id,
+                VersionChange::Review { to, reason },
+                self.clock.now(),
+            ),
+        )
         .await?
         .ok_or(MarketError::WrongState(
             "only pending versions are reviewed",

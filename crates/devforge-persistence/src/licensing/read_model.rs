@@ -4,10 +4,9 @@
 //! missed); afterwards every `devforge_licenses` notification (sent by triggers, see the
 //! migration `license_change_feed`) re-reads that one license.
 //!
-//! Freshness is proven, not assumed: every 100 ms this instance sends itself a heartbeat
-//! notification and notes when it sent it. PostgreSQL delivers notifications in commit
-//! order, so once the heartbeat sent at `t` has come back, every change committed before `t`
-//! has been applied. Lookups are answered from memory only while the newest returned
+//! Freshness is proven, not assumed, by the heartbeats of [`crate::change_feed`]: once the
+//! heartbeat sent at `t` has come back, every change committed before `t` has been
+//! applied. Lookups are answered from memory only while the newest returned
 //! heartbeat is younger than [`MAX_STALENESS`]; otherwise (feed lost, database slow, still
 //! loading) they answer `Unknown` and the service reads the database. A revoked license is
 //! therefore never served as valid for longer than that after the revocation, on any
@@ -15,6 +14,7 @@
 
 use super::licenses::to_license;
 use crate::Database;
+use crate::change_feed::{FEED_SILENCE, Heartbeats};
 use crate::entities::{activations, licenses};
 use crate::error::store_error;
 use chrono::{DateTime, Utc};
@@ -28,8 +28,7 @@ use devforge_licensing::ports::KeyLookup;
 use devforge_licensing::product::{Entitlement, Sku};
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait as _, EntityTrait, PaginatorTrait as _, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, EntityTrait, PaginatorTrait as _, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -37,11 +36,8 @@ use std::time::{Duration, Instant};
 
 /// The oldest a lookup answer may be.
 pub const MAX_STALENESS: Duration = Duration::from_millis(900);
-const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
 const CHANGES: &str = "devforge_licenses";
 const HEARTBEATS: &str = "devforge_license_heartbeat";
-/// How long the feed may stay silent before the connection is presumed dead.
-const FEED_SILENCE: Duration = Duration::from_secs(5);
 /// Rows read per query while loading.
 const LOAD_PAGE: u64 = 2_000;
 
@@ -162,9 +158,7 @@ pub struct PgLicenseReadModel {
     snapshot: RwLock<Snapshot>,
     /// Send time of the newest heartbeat that came back after a complete load.
     fresh_as_of: Mutex<Option<Instant>>,
-    /// Heartbeats in flight: payload → send time.
-    heartbeats: Mutex<HashMap<String, Instant>>,
-    instance: String,
+    heartbeats: Arc<Heartbeats>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -179,44 +173,11 @@ impl PgLicenseReadModel {
         let model = Arc::new(Self {
             snapshot: RwLock::new(Snapshot::default()),
             fresh_as_of: Mutex::new(None),
-            heartbeats: Mutex::new(HashMap::new()),
-            instance: uuid::Uuid::new_v4().simple().to_string(),
+            heartbeats: Heartbeats::start(database.clone(), HEARTBEATS),
         });
         let follower = Arc::clone(&model);
-        let db = database.clone();
-        tokio::spawn(async move { follower.follow(db).await });
-        let beater = Arc::downgrade(&model);
-        tokio::spawn(async move {
-            let mut sequence: u64 = 0;
-            loop {
-                tokio::time::sleep(HEARTBEAT_EVERY).await;
-                let Some(model) = beater.upgrade() else {
-                    return;
-                };
-                sequence += 1;
-                model.send_heartbeat(&database, sequence).await;
-            }
-        });
+        tokio::spawn(async move { follower.follow(database).await });
         model
-    }
-
-    async fn send_heartbeat(&self, database: &Database, sequence: u64) {
-        let payload = format!("{}:{sequence}", self.instance);
-        let sent = Instant::now();
-        {
-            let mut in_flight = lock(&self.heartbeats);
-            in_flight.retain(|_, at| sent.duration_since(*at) < Duration::from_secs(10));
-            in_flight.insert(payload.clone(), sent);
-        }
-        let db = database.connection();
-        let statement = Statement::from_sql_and_values(
-            db.get_database_backend(),
-            "SELECT pg_notify($1, $2)",
-            [HEARTBEATS.into(), payload.into()],
-        );
-        if let Err(err) = db.execute_raw(statement).await {
-            tracing::debug!(error = %err, "license read model heartbeat not sent");
-        }
     }
 
     async fn follow(self: Arc<Self>, database: Database) {
@@ -258,7 +219,7 @@ impl PgLicenseReadModel {
                     continue;
                 };
                 self.reload(database, id).await.map_err(|e| e.to_string())?;
-            } else if let Some(sent) = lock(&self.heartbeats).remove(notification.payload()) {
+            } else if let Some(sent) = self.heartbeats.returned(notification.payload()) {
                 // Every change committed before `sent` has been applied: marks older than
                 // that are settled.
                 self.snapshot

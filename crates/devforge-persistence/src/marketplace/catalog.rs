@@ -200,6 +200,28 @@ impl CatalogRepository for SqlMarketStore {
         row.map(to_extension).transpose()
     }
 
+    async fn extension_by_id(&self, id: ExtensionId) -> Result<Option<Extension>, StoreError> {
+        find_row(self.conn(), id.as_uuid())
+            .await?
+            .map(to_extension)
+            .transpose()
+    }
+
+    async fn public_extensions(
+        &self,
+        after: Option<ExtensionId>,
+        limit: u64,
+    ) -> Result<Vec<Extension>, StoreError> {
+        let mut query = extensions::Entity::find()
+            .filter(extensions::Column::LatestVersion.is_not_null())
+            .order_by_asc(extensions::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(extensions::Column::Id.gt(after.as_uuid()));
+        }
+        to_extensions(query.all(self.conn()).await.map_err(store_error)?)
+    }
+
     async fn update_extension(
         &self,
         id: ExtensionId,

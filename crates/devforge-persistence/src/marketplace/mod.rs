@@ -6,7 +6,10 @@
 
 mod catalog;
 mod counts;
+mod feed;
 mod search;
+
+pub use feed::ListingFeed;
 
 use crate::Database;
 use crate::entities::{extension_versions, extensions};
@@ -60,6 +63,7 @@ fn to_extension(row: extensions::Model) -> Result<Extension, StoreError> {
         pricing: row.entitlement.map_or(Pricing::Free, Pricing::Paid),
         owner: UserId::from_uuid(row.owner_id),
         latest_version: row.latest_version,
+        published_at: row.latest_published_at,
         downloads: count("downloads", row.downloads)?,
         rating_sum: count("rating sum", row.rating_sum)?,
         rating_count: count("rating count", row.rating_count)?,

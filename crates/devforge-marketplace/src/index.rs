@@ -1,0 +1,99 @@
+//! The listing index: a copy of the public catalogue in memory that answers listings and
+//! searches without the database, which stays the source of truth.
+//!
+//! The marketplace owns this port; an adapter (the server uses a full-text engine) fills
+//! it. The copy is fed from two directions:
+//! - the service, after every change it commits (an edit, a review of a version, a yank, a
+//!   rating, a download), reads the extension back and hands it over with
+//!   [`ListingIndex::apply`], so a change shows in this process's next listing;
+//! - a follower adapter loads the whole catalogue at start ([`ListingIndex::load`]) and,
+//!   where several processes share a database, applies what the others changed and
+//!   vouches for how current the copy is ([`ListingIndex::confirm`]).
+//!
+//! An index that cannot prove it is current (still loading, its feed lost, a change it
+//! could not read back) answers `None`, and the service reads the database instead.
+
+use crate::extension::{ExtCategory, Extension, ExtensionId, Tag};
+use crate::ports::ExtensionSearch;
+use devforge_domain::{Page, PageRequest};
+use std::time::Instant;
+
+/// How many matches per category, and the most frequent tags among the matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Every category with at least one match, most matches first (then by name).
+    pub categories: Vec<(ExtCategory, u64)>,
+    /// The most frequent tags among the matches, most frequent first (then by name).
+    pub tags: Vec<(Tag, u64)>,
+}
+
+/// How many tags [`Facets::tags`] lists at most.
+pub const TOP_TAGS: usize = 10;
+
+/// One page of a public listing, with its facet counts where they are known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    /// The page.
+    pub page: Page<Extension>,
+    /// Counts over every match (not just the page); `None` when the listing was read from
+    /// the database, which does not count them.
+    pub facets: Option<Facets>,
+}
+
+/// An extension as read back after a change: `current` is `None` when it no longer
+/// exists. `read_started` is when the read began, so of two reads of one extension the
+/// later one wins, whatever order they arrive in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListingUpdate {
+    /// Which extension.
+    pub id: ExtensionId,
+    /// Its stored state (public or not), or `None`.
+    pub current: Option<Extension>,
+    /// When the read that produced `current` began.
+    pub read_started: Instant,
+}
+
+/// What the listing index says of itself, for readiness and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexState {
+    /// The first load has not finished: listings are read from the database.
+    Building,
+    /// Loaded and provably current: listings are answered from memory.
+    Current,
+    /// Loaded, but not provably current (feed lost, a change not read back): listings
+    /// are read from the database until it catches up.
+    Behind,
+}
+
+/// An in-memory copy of the public catalogue that answers listings. Every method is
+/// synchronous and cheap enough to call on a request path.
+pub trait ListingIndex: Send + Sync + std::fmt::Debug + 'static {
+    /// Answers a public listing, or `None` when the index cannot prove it is current.
+    fn search(&self, search: &ExtensionSearch, page: PageRequest) -> Option<Listing>;
+
+    /// Takes an extension's stored state, read after a change. A non-public or missing
+    /// extension leaves the listings; an update older than the one held is ignored.
+    fn apply(&self, updates: Vec<ListingUpdate>);
+
+    /// A change to `id` was committed but could not be read back: the index answers
+    /// nothing until an update of `id` arrives.
+    fn lost(&self, id: ExtensionId);
+
+    /// The extensions whose changes could not be read back, for a follower to retry.
+    fn lost_ids(&self) -> Vec<ExtensionId>;
+
+    /// Replaces the whole copy with `public`, every public extension, read by a scan that
+    /// began at `read_started`.
+    fn load(&self, public: Vec<Extension>, read_started: Instant);
+
+    /// Vouches for the copy: `Some(t)` means every change committed before `t` has been
+    /// applied (answers stay allowed for a short while after `t`); `None` means the copy
+    /// needs no such proof (this process is the only writer), once loaded.
+    fn confirm(&self, as_of: Option<Instant>);
+
+    /// Withdraws the proof: the feed that brought other processes' changes was lost.
+    fn suspect(&self);
+
+    /// Where the index stands.
+    fn state(&self) -> IndexState;
+}
