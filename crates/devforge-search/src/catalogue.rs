@@ -5,6 +5,11 @@
 //! Slots are never reused: a slot that once held an extension holds it or nothing, so a
 //! text document that outlives its extension for an instant can never be taken for
 //! another one.
+//!
+//! A query may match tens of thousands of extensions, and each match is counted in the
+//! facets and ranked: what that needs (category, tags, popularity) is kept per slot in a
+//! small [`Meta`], side by side, so the pass reads a few megabytes in order rather than a
+//! listing per match.
 
 use crate::rank;
 use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Tag};
@@ -19,12 +24,29 @@ use std::time::Instant;
 pub struct Listed {
     /// The listing as stored.
     pub extension: Extension,
-    /// Its name with dashes as spaces, for the exact-name and name-prefix rules.
-    pub spaced_name: String,
-    /// Downloads and rating as one figure (see [`rank::popularity`]).
-    pub popularity: f64,
     category: usize,
     tags: Vec<u32>,
+}
+
+/// What ranking and facets read of a slot.
+#[derive(Debug, Clone, Copy, Default)]
+struct Meta {
+    listed: bool,
+    category: u8,
+    tag_count: u8,
+    /// Where its tags start in `Catalogue::tag_pool`.
+    tags_at: u32,
+    /// Downloads and rating as one figure (see [`rank::popularity`]).
+    popularity: f32,
+}
+
+/// The most frequent tags of a bucket, as (tag id, count).
+type TopTags = std::sync::Arc<Vec<(u32, u64)>>;
+
+thread_local! {
+    /// Per-query tag counts by tag id, and the ids counted (reset after each query).
+    static TAG_COUNTS: std::cell::RefCell<(Vec<u64>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The sorts kept as orders (relevance without text is downloads).
@@ -66,6 +88,8 @@ pub enum TextChange {
 #[derive(Debug, Default)]
 pub struct Catalogue {
     slots: Vec<Option<Listed>>,
+    metas: Vec<Meta>,
+    tag_pool: Vec<u32>,
     slot_of: HashMap<ExtensionId, u32>,
     /// The start of the newest read applied per extension (also for those that left).
     seen: HashMap<ExtensionId, Instant>,
@@ -77,6 +101,8 @@ pub struct Catalogue {
     per_category: [u64; 8],
     /// Tag counts per category, and (last) over all.
     tags_per_category: [HashMap<u32, u64>; 9],
+    /// The top tags of each bucket of `tags_per_category`, until its counts change.
+    top_tags: std::sync::Mutex<[Option<TopTags>; 9]>,
 }
 
 impl Catalogue {
@@ -90,7 +116,10 @@ impl Catalogue {
             catalogue.count(&listed, true);
             let slot = catalogue.next_slot();
             catalogue.slot_of.insert(listed.extension.id, slot);
-            catalogue.slots.push(Some(listed));
+            catalogue.slots.push(None);
+            catalogue.metas.push(Meta::default());
+            catalogue.set_meta(slot, &listed);
+            catalogue.slots[slot as usize] = Some(listed);
         }
         let slots = &catalogue.slots;
         for (order, sort) in catalogue.orders.iter_mut().zip(ORDERS) {
@@ -138,11 +167,14 @@ impl Catalogue {
         let listed = self.listed(extension);
         match self.slot_of.get(&id).copied() {
             Some(slot) => {
-                let same_text = self
-                    .get(slot)
-                    .is_some_and(|old| rank::same_text(&old.extension, &listed.extension));
-                self.take_out(slot);
-                self.put_in(slot, listed);
+                let (same_text, same_facets) = self.get(slot).map_or((false, false), |old| {
+                    (
+                        rank::same_text(&old.extension, &listed.extension),
+                        old.category == listed.category && old.tags == listed.tags,
+                    )
+                });
+                self.take_out(slot, !same_facets);
+                self.put_in(slot, listed, !same_facets);
                 if same_text {
                     TextChange::None
                 } else {
@@ -152,8 +184,9 @@ impl Catalogue {
             None => {
                 let slot = self.next_slot();
                 self.slots.push(None);
+                self.metas.push(Meta::default());
                 self.slot_of.insert(id, slot);
-                self.put_in(slot, listed);
+                self.put_in(slot, listed, true);
                 TextChange::Write(slot)
             }
         }
@@ -171,7 +204,7 @@ impl Catalogue {
     fn unlist(&mut self, id: ExtensionId) -> TextChange {
         match self.slot_of.remove(&id) {
             Some(slot) => {
-                self.take_out(slot);
+                self.take_out(slot, true);
                 TextChange::Delete(slot)
             }
             None => TextChange::None,
@@ -181,8 +214,6 @@ impl Catalogue {
     fn listed(&mut self, extension: Extension) -> Listed {
         let tags = extension.tags.iter().map(|tag| self.tag_id(tag)).collect();
         Listed {
-            spaced_name: rank::spaced(extension.name.as_str()),
-            popularity: rank::popularity(&extension),
             category: category_index(extension.category),
             tags,
             extension,
@@ -199,8 +230,41 @@ impl Catalogue {
         id
     }
 
-    /// Removes the slot's extension from the orders and counts, leaving the slot empty.
-    fn take_out(&mut self, slot: u32) {
+    /// Records what ranking and facets read of `listed`, in `slot`; its tags are appended
+    /// to the pool unless they are the ones the slot already points at.
+    fn set_meta(&mut self, slot: u32, listed: &Listed) {
+        let held = self.metas[slot as usize];
+        let start = held.tags_at as usize;
+        let same_tags = held.tag_count as usize == listed.tags.len()
+            && self.tag_pool.get(start..start + listed.tags.len()) == Some(&listed.tags[..]);
+        let tags_at = if same_tags {
+            held.tags_at
+        } else {
+            let at = u32::try_from(self.tag_pool.len()).unwrap_or(u32::MAX);
+            self.tag_pool.extend_from_slice(&listed.tags);
+            at
+        };
+        #[allow(clippy::cast_possible_truncation)] // a ranking figure needs no more precision
+        let popularity = rank::popularity(&listed.extension) as f32;
+        self.metas[slot as usize] = Meta {
+            listed: true,
+            category: u8::try_from(listed.category).unwrap_or(0),
+            tag_count: u8::try_from(listed.tags.len()).unwrap_or(u8::MAX),
+            tags_at,
+            popularity,
+        };
+    }
+
+    fn tags_of(&self, meta: Meta) -> &[u32] {
+        let start = meta.tags_at as usize;
+        self.tag_pool
+            .get(start..start + usize::from(meta.tag_count))
+            .unwrap_or_default()
+    }
+
+    /// Removes the slot's extension from the orders (and, with `recount`, the facet
+    /// counts), leaving the slot empty.
+    fn take_out(&mut self, slot: u32, recount: bool) {
         if self.get(slot).is_none() {
             return;
         }
@@ -214,13 +278,19 @@ impl Catalogue {
                 order.remove(at);
             }
         }
-        if let Some(old) = self.slots[slot as usize].take() {
+        if let Some(old) = self.slots[slot as usize].take()
+            && recount
+        {
             self.count(&old, false);
         }
+        self.metas[slot as usize].listed = false;
     }
 
-    fn put_in(&mut self, slot: u32, listed: Listed) {
-        self.count(&listed, true);
+    fn put_in(&mut self, slot: u32, listed: Listed, recount: bool) {
+        if recount {
+            self.count(&listed, true);
+        }
+        self.set_meta(slot, &listed);
         self.slots[slot as usize] = Some(listed);
         for (order, sort) in self.orders.iter_mut().zip(ORDERS) {
             let slots = &self.slots;
@@ -238,6 +308,13 @@ impl Catalogue {
             };
         };
         step(&mut self.per_category[listed.category]);
+        let mut top = self
+            .top_tags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        top[listed.category] = None;
+        top[8] = None;
+        drop(top);
         for tag in &listed.tags {
             for bucket in [listed.category, 8] {
                 let counts = &mut self.tags_per_category[bucket];
@@ -274,42 +351,66 @@ impl Catalogue {
                 self.per_category.iter().copied().enumerate().collect(),
             ),
         };
-        let tags = self.top_tags(self.tags_per_category[wanted.unwrap_or(8)].iter());
-        (items, total, self.facets(categories, tags))
+        let bucket = wanted.unwrap_or(8);
+        let cached = self
+            .top_tags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)[bucket]
+            .clone();
+        let tags = cached.unwrap_or_else(|| {
+            let top = std::sync::Arc::new(self.top_tags(self.tags_per_category[bucket].iter()));
+            self.top_tags
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)[bucket] =
+                Some(std::sync::Arc::clone(&top));
+            top
+        });
+        (items, total, self.facets(categories, tags.to_vec()))
     }
 
     /// A page of `matches` (slot and text score), filtered by `category`, ranked by
-    /// `rank` or sorted by `sort`, with the total and facets over every match.
+    /// relevance or sorted by `sort`, with the total and facets over every match.
     #[must_use]
     pub fn page_of(
         &self,
         matches: Vec<(u32, f32)>,
         category: Option<ExtCategory>,
-        order: Order<'_>,
+        order: Order,
         offset: usize,
         limit: usize,
     ) -> (Vec<Extension>, u64, Facets) {
-        let wanted = category.map(category_index);
+        let wanted = category.and_then(|c| u8::try_from(category_index(c)).ok());
         let mut per_category = [0_u64; 8];
-        let mut tag_counts: HashMap<u32, u64> = HashMap::new();
-        let mut kept: Vec<(u32, f32)> = Vec::with_capacity(matches.len());
-        for (slot, score) in matches {
-            let Some(listed) = self.get(slot) else {
-                continue;
-            };
-            if wanted.is_some_and(|c| listed.category != c) {
-                continue;
+        let mut kept: Vec<(u32, f32, f32)> = Vec::with_capacity(matches.len());
+        let tags = TAG_COUNTS.with_borrow_mut(|(counts, touched)| {
+            counts.resize(self.tag_names.len(), 0);
+            for (slot, score) in matches {
+                let Some(meta) = self.metas.get(slot as usize).copied() else {
+                    continue;
+                };
+                if !meta.listed || wanted.is_some_and(|c| meta.category != c) {
+                    continue;
+                }
+                per_category[usize::from(meta.category)] += 1;
+                for tag in self.tags_of(meta) {
+                    let count = &mut counts[*tag as usize];
+                    if *count == 0 {
+                        touched.push(*tag);
+                    }
+                    *count += 1;
+                }
+                kept.push((slot, score, meta.popularity));
             }
-            per_category[listed.category] += 1;
-            for tag in &listed.tags {
-                *tag_counts.entry(*tag).or_insert(0) += 1;
+            let top = self.top_tags(touched.iter().map(|tag| (tag, &counts[*tag as usize])));
+            for tag in touched.drain(..) {
+                counts[tag as usize] = 0;
             }
-            kept.push((slot, score));
-        }
+            top
+        });
         let total = kept.len() as u64;
         let end = offset.saturating_add(limit).min(kept.len());
-        let compare_matches = |a: &(u32, f32), b: &(u32, f32)| match order {
-            Order::Relevance(typed) => rank::relevance(typed, &self.slots, *a, *b),
+        let compare_matches = |a: &(u32, f32, f32), b: &(u32, f32, f32)| match order {
+            Order::Relevance => rank::relevance(&self.slots, *a, *b),
             Order::Sorted(sort) => compare(sort, &self.slots, a.0, b.0),
         };
         if end > 0 && end < kept.len() {
@@ -321,11 +422,10 @@ impl Catalogue {
             .get(offset..end)
             .unwrap_or_default()
             .iter()
-            .filter_map(|(slot, _)| self.get(*slot))
+            .filter_map(|(slot, _, _)| self.get(*slot))
             .map(|listed| listed.extension.clone())
             .collect();
         let categories = per_category.iter().copied().enumerate().collect();
-        let tags = self.top_tags(tag_counts.iter());
         (items, total, self.facets(categories, tags))
     }
 
@@ -370,9 +470,9 @@ impl Catalogue {
 
 /// How a page of matches is ordered.
 #[derive(Debug, Clone, Copy)]
-pub enum Order<'a> {
-    /// Best match first, for this typed text (see [`rank::relevance`]).
-    Relevance(&'a rank::Typed),
+pub enum Order {
+    /// Best match first (see [`rank::relevance`]).
+    Relevance,
     /// By a sort other than relevance.
     Sorted(ExtSort),
 }

@@ -160,10 +160,14 @@ impl ExtensionIndex {
                 .browse(search.category, search.sort, offset, limit),
             (Some((query, _)), _) if query.is_empty() => (Vec::new(), 0, Facets::default()),
             (query, tag) => {
-                let typed = query.as_ref().map(|(q, raw)| {
-                    let typing = raw.chars().last().is_some_and(char::is_alphanumeric);
-                    (q, typing)
-                });
+                let spaced = query.as_ref().map(|(_, raw)| rank::spaced(raw));
+                let typed = query
+                    .as_ref()
+                    .zip(spaced.as_deref())
+                    .map(|((q, raw), spaced)| {
+                        let typing = raw.chars().last().is_some_and(char::is_alphanumeric);
+                        (q, typing, spaced)
+                    });
                 let matches = match shelf.text.matches(typed, tag.as_ref().map(|t| t.as_str())) {
                     Ok(matches) => matches,
                     Err(err) => {
@@ -171,9 +175,8 @@ impl ExtensionIndex {
                         return None;
                     }
                 };
-                let relevance = query.as_ref().map(|(_, raw)| rank::Typed::new(raw));
-                let order = match (&relevance, search.sort) {
-                    (Some(typed), ExtSort::Relevance) => Order::Relevance(typed),
+                let order = match (query, search.sort) {
+                    (Some(_), ExtSort::Relevance) => Order::Relevance,
                     (_, sort) => Order::Sorted(sort),
                 };
                 shelf

@@ -1,14 +1,12 @@
 //! The order of a listing: relevance rules for typed text, and the explicit sorts.
 //!
-//! Relevance, most important first:
-//! 1. the extension whose name is what was typed (dashes and spaces alike) comes first;
-//! 2. the text score (see `text`): fewer typos, then matches in the name over matches in
-//!    the description, whole words over prefixes;
-//! 3. a name that starts with what was typed (`eslint-pl` → `eslint-plugin-react`);
-//! 4. popularity: downloads and rating together ([`popularity`]);
-//! 5. the name, so equal matches keep one order.
-//!
-//! Popularity therefore never lifts an extension above a better text match.
+//! Relevance is the text score (see `text`), which already orders, most important first:
+//! the extension whose name is what was typed (dashes and spaces alike); fewer typos;
+//! matches in the name over matches in the description, whole words over prefixes; a name
+//! that starts with what was typed (`eslint-pl` → `eslint-plugin-react`). Then popularity,
+//! downloads and rating together ([`popularity`]), and last the name, so equal matches
+//! keep one order. Popularity therefore never lifts an extension above a better text
+//! match.
 
 use crate::catalogue::Listed;
 use devforge_marketplace::Extension;
@@ -24,30 +22,6 @@ pub fn spaced(text: &str) -> String {
         .map(str::to_lowercase)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// What was typed, as the relevance rules compare it with names.
-#[derive(Debug, Clone)]
-pub struct Typed {
-    spaced: String,
-}
-
-impl Typed {
-    /// The typed text `raw`.
-    #[must_use]
-    pub fn new(raw: &str) -> Self {
-        Self {
-            spaced: spaced(raw),
-        }
-    }
-
-    fn is_name_of(&self, listed: &Listed) -> bool {
-        listed.spaced_name == self.spaced
-    }
-
-    fn starts_name_of(&self, listed: &Listed) -> bool {
-        !self.spaced.is_empty() && listed.spaced_name.starts_with(&self.spaced)
-    }
 }
 
 /// Downloads and rating as one figure: the decimal logarithm of the downloads (so a
@@ -91,34 +65,19 @@ pub fn sorted(sort: ExtSort, a: &Extension, b: &Extension) -> Ordering {
     .then_with(by_name)
 }
 
-/// Relevance order of two matches (slot, text score) for `typed`; see the module docs.
+/// Relevance order of two matches (slot, text score with the name bonuses, popularity);
+/// see the module docs.
 #[must_use]
-pub fn relevance(
-    typed: &Typed,
-    slots: &[Option<Listed>],
-    a: (u32, f32),
-    b: (u32, f32),
-) -> Ordering {
-    let (Some(Some(first)), Some(Some(second))) =
-        (slots.get(a.0 as usize), slots.get(b.0 as usize))
-    else {
-        return a.0.cmp(&b.0);
-    };
-    typed
-        .is_name_of(second)
-        .cmp(&typed.is_name_of(first))
-        .then_with(|| b.1.total_cmp(&a.1))
+pub fn relevance(slots: &[Option<Listed>], a: (u32, f32, f32), b: (u32, f32, f32)) -> Ordering {
+    b.1.total_cmp(&a.1)
+        .then_with(|| b.2.total_cmp(&a.2))
         .then_with(|| {
-            typed
-                .starts_name_of(second)
-                .cmp(&typed.starts_name_of(first))
-        })
-        .then_with(|| second.popularity.total_cmp(&first.popularity))
-        .then_with(|| {
-            first
-                .extension
-                .name
-                .as_str()
-                .cmp(second.extension.name.as_str())
+            let name = |slot: u32| {
+                slots
+                    .get(slot as usize)
+                    .and_then(Option::as_ref)
+                    .map(|listed| listed.extension.name.as_str())
+            };
+            name(a.0).cmp(&name(b.0))
         })
 }

@@ -2,15 +2,27 @@
 //!
 //! Each public extension is one tantivy document carrying only what matching needs: its
 //! slot (where the catalogue keeps the listing itself), the words of its name and display
-//! name, the words of its description, and its tags as whole terms. Nothing is stored:
-//! listings come from the catalogue.
+//! name and every start of them (so a prefix being typed is one term, not a walk over the
+//! dictionary), its whole name and every start of it, the words of its description, and
+//! its tags as whole terms. Nothing is stored: listings come from the catalogue.
 //!
 //! Scores are built, not learned: every alternative of a term has a fixed score (see
 //! [`Tier`]), a term scores its best alternative, and a document the sum over the terms.
 //! A term matched without a typo scores at least [`EXACT`], one matched only by a typo at
 //! most a few points, so a document with fewer typos always outscores one with more,
 //! whatever the fields; among equal typo counts a match in the name outscores one in the
-//! description, and a whole word outscores a prefix.
+//! description, and a whole word outscores a prefix. On top: [`EXACT_NAME`] when the whole
+//! name is what was typed, and [`NAME_START`] (less than any difference between tiers)
+//! when the name starts with it.
+//!
+//! Typos are looked for only when the text matches fewer than [`TYPO_THRESHOLD`]
+//! extensions as typed (as Typesense does), and then only for words the index does not
+//! hold as typed (for the word being typed: that no name word starts with): walking the
+//! dictionary for every word within one or two edits is the dearest part of a query, and
+//! a search box that already shows a page of exact matches, or a word spelt as the
+//! catalogue spells it, gains nothing from it. Prefixes of fewer than
+//! [`SHORT_PREFIX`] characters match the start of names only: `re` means `react`, not
+//! every description with a word starting with `re`.
 
 use devforge_domain::SearchQuery;
 use devforge_domain::search::STOP_WORDS;
@@ -33,6 +45,20 @@ use tantivy::{
 
 const SLOT: &str = "slot";
 const WORDS: &str = "words";
+/// The longest start of a word (or of a whole name) indexed as a term of its own.
+const LONGEST_START: usize = 24;
+/// The same for description words (longer starts are found by walking the dictionary,
+/// which few terms share).
+const LONGEST_TEXT_START: usize = 10;
+
+/// Below this many matches as typed, typos are looked for too.
+pub const TYPO_THRESHOLD: usize = 20;
+/// Prefixes shorter than this match names only.
+pub const SHORT_PREFIX: usize = 3;
+/// Added when the whole name is what was typed.
+pub const EXACT_NAME: Score = 10_000.0;
+/// Added when the name starts with what was typed.
+pub const NAME_START: Score = 0.5;
 /// Indexing arena of the single writer thread (tantivy's minimum is 15 MB).
 const WRITER_BUDGET: usize = 16_000_000;
 
@@ -77,8 +103,20 @@ pub fn typos_allowed(length: usize) -> u8 {
 #[derive(Debug, Clone, Copy)]
 struct Fields {
     slot: Field,
+    /// Words of the name and display name.
     name: Field,
+    /// Every start of those words.
+    name_start: Field,
+    /// The whole name, spaced (`eslint plugin react`).
+    whole_name: Field,
+    /// Every start of the whole name.
+    name_head: Field,
+    /// Words of the description and tags.
     text: Field,
+    /// Every start of those words from [`SHORT_PREFIX`] to [`LONGEST_TEXT_START`]
+    /// characters.
+    text_start: Field,
+    /// Tags, whole.
     tag: Field,
 }
 
@@ -118,7 +156,11 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         slot: builder.add_u64_field(SLOT, INDEXED | tantivy::schema::FAST),
         name: builder.add_text_field("name", words.clone()),
+        name_start: builder.add_text_field("name_start", STRING),
+        whole_name: builder.add_text_field("whole_name", STRING),
+        name_head: builder.add_text_field("name_head", STRING),
         text: builder.add_text_field("text", words),
+        text_start: builder.add_text_field("text_start", STRING),
         tag: builder.add_text_field("tag", STRING),
     };
     (builder.build(), fields)
@@ -187,44 +229,96 @@ impl TextIndex {
         Ok(())
     }
 
-    /// Every document matching `query` (each term, the last as a prefix when `typing`),
-    /// with its score; or, without terms, every document with `tag`.
+    /// Every document matching `query` (each term, the last as a prefix when `typing`;
+    /// typos too when few match without), with its score; or, without terms, every
+    /// document with `tag`. `spaced` is what was typed, spaced, for the name bonuses.
     ///
     /// # Errors
     /// [`EngineError`].
     pub fn matches(
         &self,
-        query: Option<(&SearchQuery, bool)>,
+        query: Option<(&SearchQuery, bool, &str)>,
         tag: Option<&str>,
     ) -> Result<Vec<(u32, Score)>, EngineError> {
+        let searcher = self.reader.searcher();
+        let as_typed = self.run(&searcher, query, tag, &[])?;
+        let Some((typed, typing, _)) = query else {
+            return Ok(as_typed);
+        };
+        if as_typed.len() >= TYPO_THRESHOLD {
+            return Ok(as_typed);
+        }
+        let terms = typed.terms();
+        let misspelt: Vec<bool> = terms
+            .iter()
+            .enumerate()
+            .map(|(position, term)| {
+                let prefix = typing && position + 1 == terms.len() && typed.typing().is_none();
+                typos_allowed(term.chars().count()) > 0 && !self.holds(&searcher, term, prefix)
+            })
+            .collect();
+        if !misspelt.contains(&true) {
+            return Ok(as_typed);
+        }
+        self.run(&searcher, query, tag, &misspelt)
+    }
+
+    /// Whether the index holds `word` as a word (or, for a `prefix`, as the start of a
+    /// name word).
+    fn holds(&self, searcher: &tantivy::Searcher, word: &str, prefix: bool) -> bool {
+        let held = |field: Field| {
+            searcher
+                .doc_freq(&Term::from_field_text(field, word))
+                .is_ok_and(|n| n > 0)
+        };
+        held(self.fields.name) || held(self.fields.text) || (prefix && held(self.fields.name_start))
+    }
+
+    /// One search; the terms flagged in `misspelt` (by position) also match with typos.
+    fn run(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: Option<(&SearchQuery, bool, &str)>,
+        tag: Option<&str>,
+        misspelt: &[bool],
+    ) -> Result<Vec<(u32, Score)>, EngineError> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some((query, typing)) = query {
+        if let Some((query, typing, spaced)) = query {
             let terms = query.terms();
             for (position, term) in terms.iter().enumerate() {
                 let last = position + 1 == terms.len() && query.typing().is_none();
-                clauses.push((Occur::Must, self.term_query(term, last && typing)));
+                let typos = misspelt.get(position).copied().unwrap_or(false);
+                clauses.push((Occur::Must, self.term_query(term, last && typing, typos)));
             }
             if let Some(word) = query.typing() {
                 clauses.push((Occur::Must, self.prefix_only(word)));
+            }
+            if !clauses.is_empty() {
+                let whole = Term::from_field_text(self.fields.whole_name, spaced);
+                clauses.push((
+                    Occur::Should,
+                    scored_by(TermQuery::new(whole, IndexRecordOption::Basic), EXACT_NAME),
+                ));
+                let head = Term::from_field_text(self.fields.name_head, spaced);
+                clauses.push((
+                    Occur::Should,
+                    scored_by(TermQuery::new(head, IndexRecordOption::Basic), NAME_START),
+                ));
             }
         }
         if let Some(tag) = tag {
             let term = Term::from_field_text(self.fields.tag, tag);
             let only_tag = TermQuery::new(term, IndexRecordOption::Basic);
-            clauses.push((
-                Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(only_tag), 0.0)),
-            ));
+            clauses.push((Occur::Must, scored_by(only_tag, 0.0)));
         }
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
-        let searcher = self.reader.searcher();
         Ok(searcher.search(&BooleanQuery::new(clauses), &SlotCollector)?)
     }
 
     /// One term: its best way of matching (see [`Tier`]).
-    fn term_query(&self, word: &str, prefix: bool) -> Box<dyn Query> {
+    fn term_query(&self, word: &str, prefix: bool, typos: bool) -> Box<dyn Query> {
         let name = Term::from_field_text(self.fields.name, word);
         let text = Term::from_field_text(self.fields.text, word);
         let mut ways: Vec<Box<dyn Query>> = vec![
@@ -238,22 +332,15 @@ impl TextIndex {
             ),
         ];
         if prefix {
-            ways.push(scored(
-                FuzzyTermQuery::new_prefix(name.clone(), 0, true),
-                Tier::NamePrefix,
-            ));
-            ways.push(scored(
-                FuzzyTermQuery::new_prefix(text.clone(), 0, true),
-                Tier::TextPrefix,
-            ));
+            ways.extend(self.prefix_ways(word));
         }
-        let typos = typos_allowed(word.chars().count());
-        if typos > 0 {
+        let allowed = typos_allowed(word.chars().count());
+        if typos && allowed > 0 {
             let fuzzy = |term: Term| {
                 if prefix {
-                    FuzzyTermQuery::new_prefix(term, typos, true)
+                    FuzzyTermQuery::new_prefix(term, allowed, true)
                 } else {
-                    FuzzyTermQuery::new(term, typos, true)
+                    FuzzyTermQuery::new(term, allowed, true)
                 }
             };
             ways.push(scored(fuzzy(name), Tier::NameTypo));
@@ -262,19 +349,62 @@ impl TextIndex {
         Box::new(DisjunctionMaxQuery::new(ways))
     }
 
+    /// `word` as the start of a longer word: of a name word (one indexed term), and from
+    /// [`SHORT_PREFIX`] characters on, of a description word.
+    fn prefix_ways(&self, word: &str) -> Vec<Box<dyn Query>> {
+        let length = word.chars().count();
+        let mut ways = Vec::with_capacity(2);
+        if length <= LONGEST_START {
+            let start = Term::from_field_text(self.fields.name_start, word);
+            ways.push(scored(
+                TermQuery::new(start, IndexRecordOption::Basic),
+                Tier::NamePrefix,
+            ));
+        } else {
+            let name = Term::from_field_text(self.fields.name, word);
+            ways.push(scored(
+                FuzzyTermQuery::new_prefix(name, 0, true),
+                Tier::NamePrefix,
+            ));
+        }
+        if (SHORT_PREFIX..=LONGEST_TEXT_START).contains(&length) {
+            let start = Term::from_field_text(self.fields.text_start, word);
+            ways.push(scored(
+                TermQuery::new(start, IndexRecordOption::Basic),
+                Tier::TextPrefix,
+            ));
+        } else if length > LONGEST_TEXT_START {
+            let text = Term::from_field_text(self.fields.text, word);
+            ways.push(scored(
+                FuzzyTermQuery::new_prefix(text, 0, true),
+                Tier::TextPrefix,
+            ));
+        }
+        ways
+    }
+
     /// A stop word being typed: only as the start of a longer word.
     fn prefix_only(&self, word: &str) -> Box<dyn Query> {
-        let name = Term::from_field_text(self.fields.name, word);
-        let text = Term::from_field_text(self.fields.text, word);
-        Box::new(DisjunctionMaxQuery::new(vec![
-            scored(FuzzyTermQuery::new_prefix(name, 0, true), Tier::NamePrefix),
-            scored(FuzzyTermQuery::new_prefix(text, 0, true), Tier::TextPrefix),
-        ]))
+        Box::new(DisjunctionMaxQuery::new(self.prefix_ways(word)))
     }
 }
 
 fn scored(query: impl Query, tier: Tier) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(Box::new(query), tier.score()))
+    scored_by(query, tier.score())
+}
+
+fn scored_by(query: impl Query, score: Score) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(Box::new(query), score))
+}
+
+/// Every start of `text` up to [`LONGEST_START`] characters, shortest first.
+fn starts(text: &str) -> impl Iterator<Item = &str> {
+    text.char_indices()
+        .skip(1)
+        .map(|(at, _)| at)
+        .chain(std::iter::once(text.len()))
+        .take(LONGEST_START)
+        .map(|end| &text[..end])
 }
 
 fn document(fields: Fields, slot: u32, extension: &Extension) -> TantivyDocument {
@@ -282,10 +412,50 @@ fn document(fields: Fields, slot: u32, extension: &Extension) -> TantivyDocument
     document.add_u64(fields.slot, u64::from(slot));
     document.add_text(fields.name, extension.name.as_str());
     document.add_text(fields.name, &extension.display_name);
+    let mut seen = std::collections::HashSet::new();
+    for word in crate::rank::spaced(&format!(
+        "{} {}",
+        extension.name.as_str(),
+        extension.display_name
+    ))
+    .split(' ')
+    .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
+    {
+        for start in starts(word) {
+            if seen.insert(start.to_owned()) {
+                document.add_text(fields.name_start, start);
+            }
+        }
+    }
+    let spaced = crate::rank::spaced(extension.name.as_str());
+    document.add_text(fields.whole_name, &spaced);
+    for head in starts(&spaced) {
+        document.add_text(fields.name_head, head);
+    }
     document.add_text(fields.text, &extension.description);
     for tag in &extension.tags {
         document.add_text(fields.text, tag.as_str());
         document.add_text(fields.tag, tag.as_str());
+    }
+    seen.clear();
+    let text_words = crate::rank::spaced(&extension.description);
+    let tag_words = extension
+        .tags
+        .iter()
+        .map(|tag| crate::rank::spaced(tag.as_str()));
+    for words in std::iter::once(text_words).chain(tag_words) {
+        for word in words.split(' ').filter(|w| {
+            w.chars().count() >= SHORT_PREFIX && w.len() <= 40 && !STOP_WORDS.contains(w)
+        }) {
+            for start in starts(word)
+                .skip(SHORT_PREFIX - 1)
+                .take(LONGEST_TEXT_START + 1 - SHORT_PREFIX)
+            {
+                if seen.insert(start.to_owned()) {
+                    document.add_text(fields.text_start, start);
+                }
+            }
+        }
     }
     document
 }
