@@ -402,7 +402,7 @@ async fn a_change_through_one_instance_reaches_another_within_a_second() {
         let m = market(&first).await;
         m.publish(
             "night-owl",
-            json!({"description": "A dark theme for night owls", "category": "themes"}),
+            json!({"description": "A dark theme for late coders", "category": "themes"}),
         )
         .await;
         let second = first.second_instance().await;
@@ -429,7 +429,7 @@ async fn a_change_through_one_instance_reaches_another_within_a_second() {
         let took = seen_within(&other, "q=midnight", |names| names == ["night-owl"]).await;
         assert!(took < Duration::from_secs(1), "an edit took {took:?}");
         assert!(
-            other.names("q=owls").await.is_empty(),
+            other.names("q=coders").await.is_empty(),
             "the old text is gone there too"
         );
 
