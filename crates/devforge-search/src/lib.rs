@@ -95,8 +95,9 @@ impl ExtensionIndex {
             .clone()
     }
 
-    fn is_current(&self) -> bool {
-        if self.shelf().is_none() || !lock(&self.lost).is_empty() {
+    /// Whether a loaded copy may answer: no change it failed to read back, and a proof.
+    fn is_proven(&self) -> bool {
+        if !lock(&self.lost).is_empty() {
             return false;
         }
         match *lock(&self.proof) {
@@ -199,10 +200,10 @@ impl ExtensionIndex {
 
 impl ListingIndex for ExtensionIndex {
     fn search(&self, search: &ExtensionSearch, page: PageRequest) -> Option<Listing> {
-        if !self.is_current() {
+        let shelf = self.shelf()?;
+        if !self.is_proven() {
             return None;
         }
-        let shelf = self.shelf()?;
         self.answer(&shelf, search, page)
     }
 
@@ -281,7 +282,7 @@ impl ListingIndex for ExtensionIndex {
     fn state(&self) -> IndexState {
         if self.shelf().is_none() {
             IndexState::Building
-        } else if self.is_current() {
+        } else if self.is_proven() {
             IndexState::Current
         } else {
             IndexState::Behind
