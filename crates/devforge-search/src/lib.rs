@@ -145,12 +145,7 @@ impl ExtensionIndex {
             })
     }
 
-    fn answer(
-        &self,
-        shelf: &Shelf,
-        search: &ExtensionSearch,
-        page: PageRequest,
-    ) -> Option<Listing> {
+    fn answer(shelf: &Shelf, search: &ExtensionSearch, page: PageRequest) -> Option<Listing> {
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let limit = usize::try_from(page.per_page()).unwrap_or(usize::MAX);
         let (items, total, facets) = match (&search.query, &search.tag) {
@@ -204,7 +199,7 @@ impl ListingIndex for ExtensionIndex {
         if !self.is_proven() {
             return None;
         }
-        self.answer(&shelf, search, page)
+        Self::answer(&shelf, search, page)
     }
 
     fn apply(&self, updates: Vec<ListingUpdate>) {

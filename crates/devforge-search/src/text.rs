@@ -253,7 +253,7 @@ impl TextIndex {
             .iter()
             .enumerate()
             .map(|(position, term)| {
-                let prefix = typing && position + 1 == terms.len() && typed.typing().is_none();
+                let prefix = is_being_typed(typed, typing, position);
                 typos_allowed(term.chars().count()) > 0 && !self.holds(&searcher, term, prefix)
             })
             .collect();
@@ -286,9 +286,9 @@ impl TextIndex {
         if let Some((query, typing, spaced)) = query {
             let terms = query.terms();
             for (position, term) in terms.iter().enumerate() {
-                let last = position + 1 == terms.len() && query.typing().is_none();
                 let typos = misspelt.get(position).copied().unwrap_or(false);
-                clauses.push((Occur::Must, self.term_query(term, last && typing, typos)));
+                let prefix = is_being_typed(query, typing, position);
+                clauses.push((Occur::Must, self.term_query(term, prefix, typos)));
             }
             if let Some(word) = query.typing() {
                 clauses.push((Occur::Must, self.prefix_only(word)));
@@ -387,6 +387,13 @@ impl TextIndex {
     fn prefix_only(&self, word: &str) -> Box<dyn Query> {
         Box::new(DisjunctionMaxQuery::new(self.prefix_ways(word)))
     }
+}
+
+/// Whether the term at `position` is the word still being typed (the last one, when the
+/// text ends in a word and that word is not a stop word kept apart as `typing`), so it
+/// also matches as a prefix.
+fn is_being_typed(query: &SearchQuery, typing: bool, position: usize) -> bool {
+    typing && position + 1 == query.terms().len() && query.typing().is_none()
 }
 
 fn scored(query: impl Query, tier: Tier) -> Box<dyn Query> {
