@@ -12,14 +12,17 @@
 //! consulted, so the cache setting does not change it). Prints throughput and p50/p95/p99
 //! per database, setting and mix, the ratio of the index to the SQL path with the cache
 //! off, the time from start until the server is ready (the index built), and the server's
-//! peak RSS. `--sqlite false` measures PostgreSQL only.
+//! RSS: the highest it reached, and the highest at the end of a mix (under load, after the
+//! build's buffers were handed back). `--sqlite false` measures PostgreSQL only;
+//! `--keep DIR` keeps the seeded databases in DIR (and PostgreSQL's) and seeds only where
+//! DIR does not say it already did, so the server can be measured again without seeding.
 //!
 //! The catalogue and queries are committed, compressed, in `xtask/data/` (`--from` and
 //! `--queries` take others).
 
 use crate::bench::{
-    build_release_server, ensure_tool, millis, peak_rss_mb, psql, run_quiet, server_command,
-    start_server, stop, with_database,
+    build_release_server, ensure_tool, millis, peak_rss_mb, psql, rss_mb, run_quiet,
+    server_command, start_server, stop, with_database,
 };
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -36,6 +39,8 @@ struct Options {
     postgres: String,
     /// Also measure SQLite (its single writer makes seeding 100,000 extensions slow).
     sqlite: bool,
+    /// Where to keep the seeded databases between runs (none: a fresh, removed directory).
+    keep: Option<PathBuf>,
 }
 
 /// Where the committed benchmark data lives.
@@ -53,6 +58,7 @@ impl Options {
             postgres: std::env::var("DEVFORGE_BENCH_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
             sqlite: true,
+            keep: None,
         };
         let mut iter = args.iter();
         while let Some(flag) = iter.next() {
@@ -68,6 +74,7 @@ impl Options {
                 }
                 "--postgres" => options.postgres = value.clone(),
                 "--sqlite" => options.sqlite = value != "false",
+                "--keep" => options.keep = Some(PathBuf::from(value)),
                 other => return Err(format!("unknown flag {other}")),
             }
         }
@@ -306,17 +313,26 @@ fn bench_database(
     mixes: &[(&'static str, Vec<String>)],
 ) -> Result<Vec<Measured>, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    run_quiet(server_command(server, dir, url).args(["migrate", "up"]))?;
-    let started = Instant::now();
-    run_quiet(
-        server_command(server, dir, url)
-            .args(["bench", "seed-extensions", "--from"])
-            .arg(catalogue),
-    )?;
-    eprintln!(
-        "{label}: seeded the catalogue in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    let seeded = dir.join("seeded");
+    if seeded.exists() {
+        eprintln!(
+            "{label}: the catalogue seeded by an earlier run ({})",
+            dir.display()
+        );
+    } else {
+        run_quiet(server_command(server, dir, url).args(["migrate", "up"]))?;
+        let started = Instant::now();
+        run_quiet(
+            server_command(server, dir, url)
+                .args(["bench", "seed-extensions", "--from"])
+                .arg(catalogue),
+        )?;
+        eprintln!(
+            "{label}: seeded the catalogue in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        std::fs::write(&seeded, "").map_err(|e| e.to_string())?;
+    }
     let mut results = Vec::new();
     for mode in MODES {
         let settings = [
@@ -332,10 +348,12 @@ fn bench_database(
             spawned.elapsed().as_secs_f64()
         );
         let base = format!("http://127.0.0.1:{port}");
+        let mut under_load: f64 = 0.0;
         for (name, paths) in mixes {
             let script = script(dir, name, paths)?;
             wrk(&script, &base, options, 3)?;
             let load = wrk(&script, &base, options, options.seconds)?;
+            under_load = under_load.max(rss_mb(child.id()).unwrap_or(0.0));
             eprintln!(
                 "{label} {name} ({}): {:.0} rps, p95 {:.2} ms",
                 mode.label, load.rps, load.p95
@@ -346,8 +364,11 @@ fn bench_database(
                 load,
             });
         }
-        if let Some(rss) = peak_rss_mb(child.id()) {
-            eprintln!("{label} ({}): server peak RSS {rss:.1} MB", mode.label);
+        if let Some(peak) = peak_rss_mb(child.id()) {
+            eprintln!(
+                "{label} ({}): server RSS {under_load:.1} MB under load, {peak:.1} MB at its peak",
+                mode.label
+            );
         }
         stop(&mut child);
     }
@@ -359,7 +380,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ensure_tool("wrk", "wrk")?;
     ensure_tool("psql", "postgresql-client")?;
     let server = build_release_server()?;
-    let work = std::env::temp_dir().join(format!("devforge-search-bench-{}", std::process::id()));
+    let work = options.keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("devforge-search-bench-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let catalogue = work.join("catalogue.tsv");
     std::fs::write(&catalogue, read_data(&options.catalogue)?).map_err(|e| e.to_string())?;
@@ -370,17 +393,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .saturating_sub(1);
     let mixes = mixes(&read_data(&options.queries)?);
     let db = "devforge_search_bench";
-    psql(
-        &options.postgres,
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    )?;
-    psql(&options.postgres, &format!("CREATE DATABASE {db}"))?;
-    // Seeding commits 300,000 small transactions; waiting for each to reach the disk
-    // only slows the set-up. The measured requests read and write nothing.
-    psql(
-        &options.postgres,
-        &format!("ALTER DATABASE {db} SET synchronous_commit = off"),
-    )?;
+    if !work.join("postgres").join("seeded").exists() {
+        psql(
+            &options.postgres,
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        )?;
+        psql(&options.postgres, &format!("CREATE DATABASE {db}"))?;
+        // Seeding commits 300,000 small transactions; waiting for each to reach the disk
+        // only slows the set-up. The measured requests read and write nothing.
+        psql(
+            &options.postgres,
+            &format!("ALTER DATABASE {db} SET synchronous_commit = off"),
+        )?;
+    }
     let pg = bench_database(
         "PostgreSQL",
         &server,
@@ -438,11 +463,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
-    psql(
-        &options.postgres,
-        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-    )?;
+    if options.keep.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+        psql(
+            &options.postgres,
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        )?;
+    }
     if errors > 0 {
         return Err(format!("{errors} requests failed"));
     }

@@ -10,6 +10,9 @@ use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
 use devforge_search::ExtensionIndex;
 use std::time::{Duration, Instant};
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(catalogue), Some(queries)) = (args.first(), args.get(1)) else {
@@ -53,12 +56,15 @@ fn main() {
             })
         })
         .collect();
+    drop(text);
+    println!("resident with the listings read: {} MB", resident_mb());
     let index = ExtensionIndex::new();
     let started = Instant::now();
     let count = extensions.len();
     index.load(extensions, Instant::now());
     index.confirm(None);
     println!("built {count} in {:?}", started.elapsed());
+    println!("resident with the index built: {} MB", resident_mb());
     let page = PageRequest::new(Some(1), Some(20)).unwrap_or_else(|e| panic!("{e}"));
     let mut by_length: Vec<(Duration, u32)> = vec![(Duration::ZERO, 0); 40];
     let mut all = Vec::new();
@@ -96,4 +102,17 @@ fn main() {
     for (took, raw) in all.iter().rev().take(15) {
         println!("slowest: {took:?} {raw}");
     }
+    println!("resident after the queries: {} MB", resident_mb());
+    // jemalloc's background thread returns freed pages within seconds: this is what stays.
+    std::thread::sleep(Duration::from_secs(12));
+    println!("resident 12 s later: {} MB", resident_mb());
+}
+
+/// This process's resident memory, from `/proc/self/statm` (0 where there is none).
+fn resident_mb() -> u64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0);
+    pages * 4096 / 1_000_000
 }

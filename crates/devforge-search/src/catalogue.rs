@@ -45,7 +45,7 @@ type TopTags = std::sync::Arc<Vec<(u32, u64)>>;
 
 thread_local! {
     /// Per-query tag counts by tag id, and the ids counted (reset after each query).
-    static TAG_COUNTS: std::cell::RefCell<(Vec<u64>, Vec<u32>)> =
+    static TAG_COUNTS: std::cell::RefCell<(Vec<u32>, Vec<u32>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
@@ -358,7 +358,13 @@ impl Catalogue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)[bucket]
             .clone();
         let tags = cached.unwrap_or_else(|| {
-            let top = std::sync::Arc::new(self.top_tags(self.tags_per_category[bucket].iter()));
+            let top = std::sync::Arc::new(
+                self.top_tags(
+                    self.tags_per_category[bucket]
+                        .iter()
+                        .map(|(tag, count)| (*tag, *count)),
+                ),
+            );
             self.top_tags
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)[bucket] =
@@ -401,7 +407,11 @@ impl Catalogue {
                 }
                 kept.push((slot, score, meta.popularity));
             }
-            let top = self.top_tags(touched.iter().map(|tag| (tag, &counts[*tag as usize])));
+            let top = self.top_tags(
+                touched
+                    .iter()
+                    .map(|tag| (*tag, u64::from(counts[*tag as usize]))),
+            );
             for tag in touched.drain(..) {
                 counts[tag as usize] = 0;
             }
@@ -429,10 +439,9 @@ impl Catalogue {
         (items, total, self.facets(categories, tags))
     }
 
-    fn top_tags<'a>(&self, counts: impl Iterator<Item = (&'a u32, &'a u64)>) -> Vec<(u32, u64)> {
+    fn top_tags(&self, counts: impl Iterator<Item = (u32, u64)>) -> Vec<(u32, u64)> {
         let mut top: Vec<(u32, u64)> = Vec::with_capacity(TOP_TAGS + 1);
-        for (tag, count) in counts {
-            let entry = (*tag, *count);
+        for entry in counts {
             let better = |a: &(u32, u64), b: &(u32, u64)| {
                 b.1.cmp(&a.1)
                     .then_with(|| self.tag_names[a.0 as usize].cmp(&self.tag_names[b.0 as usize]))

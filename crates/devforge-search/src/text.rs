@@ -29,6 +29,7 @@ use devforge_domain::search::STOP_WORDS;
 use devforge_marketplace::Extension;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::indexer::NoMergePolicy;
 use tantivy::query::{
     BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
@@ -59,8 +60,10 @@ pub const SHORT_PREFIX: usize = 3;
 pub const EXACT_NAME: Score = 10_000.0;
 /// Added when the name starts with what was typed.
 pub const NAME_START: Score = 0.5;
-/// Indexing arena of the single writer thread (tantivy's minimum is 15 MB).
+/// Indexing arena of each writer thread (tantivy's minimum is 15 MB).
 const WRITER_BUDGET: usize = 16_000_000;
+/// Writer threads while loading the whole catalogue (changes later take one).
+const LOAD_THREADS: usize = 2;
 
 /// Points a term earns without a typo: more than any document's typo points can add up to.
 pub const EXACT: Score = 100.0;
@@ -130,8 +133,10 @@ pub struct TextIndex {
 
 impl std::fmt::Debug for TextIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let searcher = self.reader.searcher();
         f.debug_struct("TextIndex")
-            .field("documents", &self.reader.searcher().num_docs())
+            .field("documents", &searcher.num_docs())
+            .field("segments", &searcher.segment_readers().len())
             .finish_non_exhaustive()
     }
 }
@@ -187,11 +192,21 @@ impl TextIndex {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
         index.tokenizers().register(WORDS, analyzer());
-        let mut writer = index.writer_with_num_threads(1, WRITER_BUDGET)?;
+        let mut loader =
+            index.writer_with_num_threads(LOAD_THREADS, LOAD_THREADS * WRITER_BUDGET)?;
+        loader.set_merge_policy(Box::new(NoMergePolicy));
         for (slot, extension) in listed {
-            writer.add_document(document(fields, slot, extension))?;
+            loader.add_document(document(fields, slot, extension))?;
         }
-        writer.commit()?;
+        loader.commit()?;
+        // Each writer thread flushes a segment whenever its arena fills; a query pays for
+        // each segment (a dictionary lookup per term), so the loaded copy is merged into one.
+        let segments = index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            loader.merge(&segments).wait()?;
+        }
+        loader.wait_merging_threads()?;
+        let writer = index.writer_with_num_threads(1, WRITER_BUDGET)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -494,7 +509,11 @@ impl Collector for SlotCollector {
         true
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<(u32, Score)>>) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, mut fruits: Vec<Vec<(u32, Score)>>) -> tantivy::Result<Self::Fruit> {
+        // Mostly one segment: its matches are the answer, not to be copied.
+        if fruits.len() == 1 {
+            return Ok(fruits.pop().unwrap_or_default());
+        }
         Ok(fruits.concat())
     }
 }
