@@ -303,6 +303,11 @@ fn wait_ready(port: u16) -> Result<(), String> {
     Err("the server was not ready within 120 s".into())
 }
 
+/// The file that says a database directory holds a catalogue an earlier run seeded.
+fn seeded_marker(dir: &Path) -> PathBuf {
+    dir.join("seeded")
+}
+
 fn bench_database(
     label: &str,
     server: &Path,
@@ -313,7 +318,7 @@ fn bench_database(
     mixes: &[(&'static str, Vec<String>)],
 ) -> Result<Vec<Measured>, String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let seeded = dir.join("seeded");
+    let seeded = seeded_marker(dir);
     if seeded.exists() {
         eprintln!(
             "{label}: the catalogue seeded by an earlier run ({})",
@@ -393,7 +398,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .saturating_sub(1);
     let mixes = mixes(&read_data(&options.queries)?);
     let db = "devforge_search_bench";
-    if !work.join("postgres").join("seeded").exists() {
+    let pg_dir = work.join("postgres");
+    if !seeded_marker(&pg_dir).exists() {
         psql(
             &options.postgres,
             &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
@@ -409,7 +415,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let pg = bench_database(
         "PostgreSQL",
         &server,
-        &work.join("postgres"),
+        &pg_dir,
         &with_database(&options.postgres, db),
         &options,
         &catalogue,
