@@ -13,7 +13,8 @@
 //! per database, setting and mix, the ratio of the index to the SQL path with the cache
 //! off, the time from start until the server is ready (the index built), and the server's
 //! RSS: the highest it reached, and the highest at the end of a mix (under load, after the
-//! build's buffers were handed back). `--sqlite false` measures PostgreSQL only;
+//! build's buffers were handed back). `--sqlite false` measures PostgreSQL only,
+//! `--postgres false` SQLite only;
 //! `--keep DIR` keeps the seeded databases in DIR (and PostgreSQL's) and seeds only where
 //! DIR does not say it already did, so the server can be measured again without seeding.
 //!
@@ -36,6 +37,7 @@ struct Options {
     queries: PathBuf,
     seconds: u32,
     connections: u32,
+    /// The PostgreSQL server's URL, or `false` to measure SQLite only.
     postgres: String,
     /// Also measure SQLite (its single writer makes seeding 100,000 extensions slow).
     sqlite: bool,
@@ -399,7 +401,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mixes = mixes(&read_data(&options.queries)?);
     let db = "devforge_search_bench";
     let pg_dir = work.join("postgres");
-    if !seeded_marker(&pg_dir).exists() {
+    let mut measured = Vec::new();
+    if options.postgres != "false" && !seeded_marker(&pg_dir).exists() {
         psql(
             &options.postgres,
             &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
@@ -412,16 +415,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
             &format!("ALTER DATABASE {db} SET synchronous_commit = off"),
         )?;
     }
-    let pg = bench_database(
-        "PostgreSQL",
-        &server,
-        &pg_dir,
-        &with_database(&options.postgres, db),
-        &options,
-        &catalogue,
-        &mixes,
-    )?;
-    let mut measured = vec![("PostgreSQL", pg)];
+    if options.postgres != "false" {
+        let pg = bench_database(
+            "PostgreSQL",
+            &server,
+            &pg_dir,
+            &with_database(&options.postgres, db),
+            &options,
+            &catalogue,
+            &mixes,
+        )?;
+        measured.push(("PostgreSQL", pg));
+    }
     if options.sqlite {
         let lite_dir = work.join("sqlite");
         let lite_url = format!(
@@ -471,6 +476,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     if options.keep.is_none() {
         let _ = std::fs::remove_dir_all(&work);
+    }
+    if options.keep.is_none() && options.postgres != "false" {
         psql(
             &options.postgres,
             &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
