@@ -25,6 +25,7 @@ mod m20261128_000014_ticket_payment_link;
 mod m20261128_000015_marketplace;
 mod m20261201_000016_tag_filter_index;
 mod m20261204_000017_extension_change_feed;
+mod m20261205_000018_login_attempts;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000015_marketplace::Migration),
             Box::new(m20261201_000016_tag_filter_index::Migration),
             Box::new(m20261204_000017_extension_change_feed::Migration),
+            Box::new(m20261205_000018_login_attempts::Migration),
         ]
     }
 }

@@ -157,20 +157,89 @@ on_every_backend! {
     }
 }
 
-on_every_backend! {
-    async fn repeated_failed_logins_lock_the_email_with_retry_after(app) {
+/// Logins as if from `client`, through the loopback proxy the test server trusts.
+async fn login_from(
+    app: &devforge_tests::TestApp,
+    client: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.request(reqwest::Method::POST, "/v1/auth/login", None)
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": "ada@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_lock_out_the_guessing_client_never_the_owner_elsewhere() {
+    for backend in devforge_tests::backends() {
+        let app = devforge_tests::TestApp::spawn_with(backend, |settings| {
+            settings.trusted_proxies = vec![std::net::Ipv4Addr::LOCALHOST.into()];
+        })
+        .await;
+        let admin = app.account_with_role("root@example.com", Role::Admin).await;
         app.register("ada@example.com").await;
         for _ in 0..5 {
-            let attempt = app.post("/v1/auth/login", json!({"email": "ada@example.com", "password": "wrong password 123"}), None).await;
+            let attempt = login_from(&app, "203.0.113.7", "wrong password 123").await;
             assert_problem(attempt, 401, "invalid_credentials").await;
         }
-        let locked = app.post("/v1/auth/login", json!({"email": "ada@example.com", "password": PASSWORD}), None).await;
+        let locked = login_from(&app, "203.0.113.7", PASSWORD).await;
         let retry_after = locked
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        assert!(retry_after.is_some_and(|s| s > 0 && s <= 900), "{retry_after:?}");
+        assert!(
+            retry_after.is_some_and(|s| s > 0 && s <= 900),
+            "{retry_after:?}"
+        );
         assert_problem(locked, 429, "too_many_login_attempts").await;
+
+        let owner = login_from(&app, "198.51.100.20", PASSWORD).await;
+        assert_eq!(owner.status(), 200, "the owner on another address gets in");
+        let guesser = login_from(&app, "203.0.113.7", PASSWORD).await;
+        assert_eq!(guesser.status(), 429, "the guessing address stays locked");
+
+        let audit = json(app.get("/v1/admin/audit", Some(&admin.token)).await).await;
+        let locks: Vec<&serde_json::Value> = audit["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["action"] == "login.client_locked")
+            .collect();
+        assert_eq!(locks.len(), 1, "{audit}");
+        assert_eq!(locks[0]["target_id"], "ada@example.com", "{audit}");
+        assert_eq!(locks[0]["detail"]["client"], "203.0.113.7", "{audit}");
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_spread_over_many_addresses_are_slowed_not_turned_into_a_lockout() {
+    for backend in devforge_tests::backends() {
+        let app = devforge_tests::TestApp::spawn_with(backend, |settings| {
+            settings.trusted_proxies = vec![std::net::Ipv4Addr::LOCALHOST.into()];
+            settings.login_email_free_attempts = 10;
+            settings.login_email_max_delay_secs = 2;
+        })
+        .await;
+        app.register("ada@example.com").await;
+        let mut statuses = Vec::new();
+        for i in 0..30 {
+            let attempt = login_from(&app, &format!("203.0.113.{i}"), "wrong password 123").await;
+            statuses.push(attempt.status().as_u16());
+        }
+        assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+        let held_back = statuses.iter().filter(|s| **s == 429).count();
+        assert!(
+            held_back >= 15,
+            "quick guesses past the free ones wait: {statuses:?}"
+        );
+        // Within the longest wait, the owner gets in from an address of their own.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let owner = login_from(&app, "198.51.100.20", PASSWORD).await;
+        assert_eq!(owner.status(), 200);
+        app.shutdown().await;
     }
 }

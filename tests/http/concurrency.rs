@@ -35,6 +35,6 @@ on_every_backend! {
         assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "five guesses, no more: {statuses:?}");
         assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 5, "{statuses:?}");
         let right = app.post("/v1/auth/login", json!({"email": "ada@example.com", "password": PASSWORD}), None).await;
-        assert_eq!(right.status(), 429, "the email stays locked even for the right password");
+        assert_eq!(right.status(), 429, "that client stays locked out even with the right password");
     }
 }

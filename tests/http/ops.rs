@@ -15,7 +15,13 @@ on_every_backend! {
         assert_eq!(app.get("/health/ready", None).await.status(), 200);
 
         app.close_database().await;
-        assert_problem(app.get("/health/ready", None).await, 503, "service_unavailable").await;
+        let ready = app.get("/health/ready", None).await;
+        assert!(header(&ready, "retry-after").is_some(), "503 without Retry-After");
+        assert_problem(ready, 503, "database_unavailable").await;
+        let login = serde_json::json!({"email": "someone@example.com", "password": "a password 123"});
+        let refused = app.post("/v1/auth/login", login, None).await;
+        assert!(header(&refused, "retry-after").is_some(), "503 without Retry-After");
+        assert_problem(refused, 503, "database_unavailable").await;
         assert_eq!(app.get("/health/live", None).await.status(), 200);
     }
 }

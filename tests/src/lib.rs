@@ -18,9 +18,11 @@ use serde_json::Value;
 use std::sync::Once;
 
 mod python_fakes;
+pub mod raw_http;
 pub mod s3;
 pub mod server_process;
 pub mod stripe;
+pub mod tcp_gate;
 
 /// The password every test account uses.
 pub const PASSWORD: &str = "correct horse battery staple 42";
@@ -120,6 +122,36 @@ impl TestDatabase {
         }
     }
 
+    /// PostgreSQL only: ends every server process connected to this database, as
+    /// `pg_terminate_backend` by an administrator or a fast shutdown does (the clients get
+    /// SQLSTATE 57P01 in mid-query). Returns how many were ended; 0 on SQLite.
+    ///
+    /// # Panics
+    /// When PostgreSQL cannot be reached.
+    pub async fn terminate_backends(&self) -> usize {
+        let Some((admin_url, name)) = &self.postgres_name else {
+            return 0;
+        };
+        let admin = Database::connect(admin_url, 1)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL: {e:?}"));
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        );
+        let ended = admin
+            .connection()
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                sql,
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("pg_terminate_backend: {e}"))
+            .len();
+        let _ = admin.close().await;
+        ended
+    }
+
     /// A directory that lives as long as the database.
     #[must_use]
     pub fn dir(&self) -> &std::path::Path {
@@ -149,6 +181,44 @@ impl Drop for TestDatabase {
         });
         let _ = dropper.join();
     }
+}
+
+/// The address of the PostgreSQL server named by `DEVFORGE_TEST_POSTGRES_URL`.
+///
+/// # Panics
+/// When the variable is unset or its host does not resolve.
+pub async fn postgres_address() -> std::net::SocketAddr {
+    let url =
+        std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| panic!("{POSTGRES_URL_VAR} is not set"));
+    let authority = authority(&url);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    tokio::net::lookup_host(&host_port)
+        .await
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| panic!("cannot resolve {host_port}"))
+}
+
+/// `url` with its host and port replaced by `addr` (user and database kept).
+#[must_use]
+pub fn rerouted(url: &str, addr: std::net::SocketAddr) -> String {
+    let authority = authority(url);
+    let replacement = match authority.rsplit_once('@') {
+        Some((user, _)) => format!("{user}@{addr}"),
+        None => addr.to_string(),
+    };
+    url.replacen(authority, &replacement, 1)
+}
+
+/// The `user@host:port` part of a URL.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest)
 }
 
 fn replace_database(url: &str, name: &str) -> String {
@@ -311,6 +381,24 @@ impl TestApp {
         for pool in self.server.iter().flat_map(|server| server.pools()) {
             let _ = pool.clone().close().await;
         }
+    }
+
+    /// The server's socket address.
+    ///
+    /// # Panics
+    /// Never: `base_url` is made from it.
+    #[must_use]
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let authority = self.base_url.trim_start_matches("http://");
+        authority
+            .parse()
+            .unwrap_or_else(|e| panic!("{authority}: {e}"))
+    }
+
+    /// Ends every PostgreSQL backend serving this server's database (see
+    /// [`TestDatabase::terminate_backends`]).
+    pub async fn terminate_database_backends(&self) -> usize {
+        self.database.terminate_backends().await
     }
 
     /// Stops the server gracefully (the database goes when `self` is dropped).

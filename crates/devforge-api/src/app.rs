@@ -23,7 +23,9 @@ use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 use devforge_billing::{BillingConfig, BillingService};
 use devforge_domain::SystemClock;
-use devforge_identity::{AccessTokens, BcryptHasher, IdentityConfig, IdentityService};
+use devforge_identity::{
+    AccessTokens, BcryptHasher, IdentityConfig, IdentityService, LoginThrottlePolicy,
+};
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
@@ -113,8 +115,15 @@ pub async fn build_state(
     .map_err(|e| StartupError::Config(e.to_string()))?;
     let config = IdentityConfig {
         refresh_token_ttl: Duration::days(i64::from(settings.refresh_token_ttl_days)),
-        max_login_failures: settings.login_max_failures.max(1),
-        lockout: Duration::seconds(i64::from(settings.login_lockout_secs)),
+        login_throttle: LoginThrottlePolicy {
+            client_max_failures: settings.login_max_failures.max(1),
+            client_lockout: Duration::seconds(i64::from(settings.login_lockout_secs)),
+            email_free_attempts: settings.login_email_free_attempts.max(1),
+            email_window: LoginThrottlePolicy::default().email_window,
+            email_max_delay: Duration::seconds(i64::from(
+                settings.login_email_max_delay_secs.max(1),
+            )),
+        },
     };
     let identity = IdentityService::new(
         SqlIdentityStore::new(database.clone()),
@@ -526,7 +535,11 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
                             .service(payments::confirm_payment)
                             .service(payments::refund_payment),
                     )
-                    .service(scope("/webhooks").service(payments::stripe_webhook))
+                    .service(
+                        scope("/webhooks")
+                            .app_data(web::PayloadConfig::new(payments::WEBHOOK_MAX_BODY_BYTES))
+                            .service(payments::stripe_webhook),
+                    )
                     .service(
                         scope("/extensions")
                             .service(extensions::list_extensions)

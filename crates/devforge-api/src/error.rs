@@ -14,6 +14,10 @@ use devforge_licensing::LicensingError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// What a 503 `database_unavailable` asks clients to wait: about what a PostgreSQL restart
+/// or a fail-over takes, so a retry is likely to find it back.
+const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
@@ -137,14 +141,19 @@ impl ApiError {
         )
     }
 
-    /// 503: a dependency (the database) is down.
-    pub fn unavailable(cause: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::error!(error = %cause, source = ?cause.source(), "dependency unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "the service is temporarily unavailable; try again shortly",
-        )
+    /// 503 with `Retry-After`: the database is down, restarting or too busy to answer in
+    /// time. Logged at WARN, once per request: an outage is the operator's to see, but it is
+    /// not a bug in this server.
+    pub fn database_unavailable(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::warn!(error = %cause, source = ?cause.source(), "database unavailable");
+        Self {
+            retry_after_secs: Some(DATABASE_RETRY_AFTER_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database is temporarily unavailable; try again shortly",
+            )
+        }
     }
 
     /// 503 for readiness: the listing index is still being built from the database.
@@ -229,7 +238,7 @@ impl From<InvalidValue> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match &err {
-            StoreError::Unavailable(_) => Self::unavailable(&err),
+            StoreError::Unavailable(_) => Self::database_unavailable(&err),
             StoreError::Duplicate { .. }
             | StoreError::MissingReference { .. }
             | StoreError::Unexpected(_) => Self::internal(&err),

@@ -112,7 +112,8 @@ pub struct Settings {
     )]
     pub refresh_token_ttl_days: u32,
 
-    /// Failed logins for one email before it is locked.
+    /// Failed logins in a row from one client IP for one email before that client is
+    /// locked out of that email (others, the owner included, are not).
     #[arg(
         long,
         env = "DEVFORGE_LOGIN_MAX_FAILURES",
@@ -129,6 +130,25 @@ pub struct Settings {
         global = true
     )]
     pub login_lockout_secs: u32,
+
+    /// Login attempts for one email, from all clients together, within 15 minutes before
+    /// each further attempt must wait for the one before it (1 s, 2 s, 4 s, ...).
+    #[arg(
+        long,
+        env = "DEVFORGE_LOGIN_EMAIL_FREE_ATTEMPTS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub login_email_free_attempts: u32,
+
+    /// The longest such wait, in seconds: the most a stranger can delay the owner.
+    #[arg(
+        long,
+        env = "DEVFORGE_LOGIN_EMAIL_MAX_DELAY_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub login_email_max_delay_secs: u32,
 
     /// Whether requests are rate limited per client IP.
     #[arg(long, env = "DEVFORGE_RATE_LIMIT_ENABLED", default_value_t = true,

@@ -2,13 +2,13 @@
 
 use crate::IdentityError;
 use crate::model::{
-    LoginThrottleState, NewSession, NewUser, RotationOutcome, StoredSession, User, UserFilter,
-    UserPatch, UserStats,
+    NewSession, NewUser, RotationOutcome, StoredSession, User, UserFilter, UserPatch, UserStats,
 };
 use crate::password::{Password, PasswordHash, PasswordHasher};
 use crate::ports::{LoginThrottleRepository, SessionRepository, UserRepository};
+use crate::throttle::{AttemptCounter, LoginThrottlePolicy, LoginThrottleVerdict};
 use crate::tokens::RefreshTokenHash;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use devforge_domain::{
     AuditEntry, AuditLog, Email, NewAuditEntry, Page, PageRequest, StoreError, UserId,
 };
@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 struct State {
     users: Vec<User>,
     sessions: Vec<(RefreshTokenHash, StoredSession)>,
-    throttle: HashMap<String, LoginThrottleState>,
+    /// Login attempt counters by (email, client); the client is empty for the email's.
+    throttle: HashMap<(String, String), AttemptCounter>,
     audit: Vec<AuditEntry>,
 }
 
@@ -239,25 +240,31 @@ impl LoginThrottleRepository for FakeStore {
     async fn reserve_login_attempt(
         &self,
         email: &Email,
+        client: &str,
         now: DateTime<Utc>,
-        max_failures: u32,
-        lockout: Duration,
-    ) -> Result<LoginThrottleState, StoreError> {
+        policy: &LoginThrottlePolicy,
+    ) -> Result<LoginThrottleVerdict, StoreError> {
         let mut state = self.state();
-        let entry = state.throttle.entry(email.as_str().to_owned()).or_default();
-        if entry.locked_until.is_some_and(|until| until > now) {
-            return Ok(*entry);
-        }
-        entry.failures += 1;
-        if entry.failures > max_failures {
-            entry.failures = 0;
-            entry.locked_until = Some(now + lockout);
-        }
-        Ok(*entry)
+        let email_key = (email.as_str().to_owned(), String::new());
+        let client_key = (email.as_str().to_owned(), client.to_owned());
+        let reserved = policy.reserve(
+            state.throttle.get(&email_key).copied().unwrap_or_default(),
+            state.throttle.get(&client_key).copied().unwrap_or_default(),
+            now,
+        );
+        state.throttle.insert(email_key, reserved.email);
+        state.throttle.insert(client_key, reserved.client);
+        Ok(reserved.verdict)
     }
 
-    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError> {
-        self.state().throttle.remove(email.as_str());
+    async fn clear_login_failures(&self, email: &Email, client: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state
+            .throttle
+            .remove(&(email.as_str().to_owned(), String::new()));
+        state
+            .throttle
+            .remove(&(email.as_str().to_owned(), client.to_owned()));
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod password;
 pub mod ports;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 
 #[cfg(test)]
@@ -18,10 +19,10 @@ mod fakes;
 
 pub use error::IdentityError;
 pub use model::{
-    AuthSession, LoginThrottleState, NewSession, NewUser, Principal, User, UserFilter, UserPatch,
-    UserStats,
+    AuthSession, NewSession, NewUser, Principal, User, UserFilter, UserPatch, UserStats,
 };
 pub use password::{BcryptHasher, Password, PasswordHash, PasswordHasher};
 pub use ports::{IdentityStore, LoginThrottleRepository, SessionRepository, UserRepository};
 pub use service::{IdentityConfig, IdentityService, Registration};
+pub use throttle::{AttemptCounter, LoginThrottlePolicy, LoginThrottleVerdict, ReservedAttempt};
 pub use tokens::{AccessTokenClaims, AccessTokens, RefreshToken, RefreshTokenHash};

@@ -88,16 +88,6 @@ pub enum RotationOutcome {
     Reused,
 }
 
-/// Failed-login bookkeeping for one email address (known or not, so that throttling
-/// reveals nothing about which accounts exist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LoginThrottleState {
-    /// Attempts since the last success or lockout.
-    pub failures: u32,
-    /// While set and in the future, logins for this email are refused without checking.
-    pub locked_until: Option<DateTime<Utc>>,
-}
-
 /// An authenticated caller, decided from a verified token and the account's current state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {

@@ -6,11 +6,11 @@
 //! half-applied change.
 
 use crate::model::{
-    LoginThrottleState, NewSession, NewUser, RotationOutcome, StoredSession, User, UserFilter,
-    UserPatch, UserStats,
+    NewSession, NewUser, RotationOutcome, StoredSession, User, UserFilter, UserPatch, UserStats,
 };
+use crate::throttle::{LoginThrottlePolicy, LoginThrottleVerdict};
 use crate::tokens::RefreshTokenHash;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use devforge_domain::{AuditLog, Email, NewAuditEntry, Page, PageRequest, StoreError, UserId};
 use std::future::Future;
 
@@ -121,32 +121,33 @@ pub trait SessionRepository: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Failed-login counting per email address.
+/// Failed-login counting per email and client (see [`crate::throttle`]).
 pub trait LoginThrottleRepository: Send + Sync + 'static {
-    /// Reserves one login attempt for `email`, atomically, before the password is checked,
-    /// so parallel attempts cannot outrun the limit. While the email is locked nothing is
-    /// counted and the lock is returned. Otherwise the count goes up by one; when it goes
-    /// past `max_failures`, the email is locked until `now + lockout` and the count starts
-    /// again from zero. Returns the state after the update: the attempt may go ahead only
-    /// when it is not locked.
+    /// Reserves one login attempt for `email` from `client` (its IP address as text),
+    /// before the password is checked, so parallel attempts cannot outrun the limits: reads
+    /// the email's counter and the client's, applies [`LoginThrottlePolicy::reserve`] at
+    /// `now`, and stores both counters, all in one transaction that holds both rows
+    /// (the email's first) until it ends.
     ///
     /// # Errors
     /// [`StoreError`] when storage fails.
     fn reserve_login_attempt(
         &self,
         email: &Email,
+        client: &str,
         now: DateTime<Utc>,
-        max_failures: u32,
-        lockout: Duration,
-    ) -> impl Future<Output = Result<LoginThrottleState, StoreError>> + Send;
+        policy: &LoginThrottlePolicy,
+    ) -> impl Future<Output = Result<LoginThrottleVerdict, StoreError>> + Send;
 
-    /// Forgets the attempts of `email` after a successful login.
+    /// Forgets the attempts of `email`, over all clients and from `client`, after a
+    /// successful login from `client`. Other clients' locks on the email stay.
     ///
     /// # Errors
     /// [`StoreError`] when storage fails.
     fn clear_login_failures(
         &self,
         email: &Email,
+        client: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

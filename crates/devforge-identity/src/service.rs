@@ -7,6 +7,7 @@ use crate::model::{
 };
 use crate::password::{Password, PasswordHash, PasswordHasher};
 use crate::ports::IdentityStore;
+use crate::throttle::{LoginThrottlePolicy, LoginThrottleVerdict};
 use crate::tokens::{AccessTokens, RefreshToken};
 use chrono::Duration;
 use devforge_domain::{
@@ -19,18 +20,15 @@ use serde_json::json;
 pub struct IdentityConfig {
     /// How long a refresh token (and so a session without activity) lives.
     pub refresh_token_ttl: Duration,
-    /// Consecutive failed logins for one email before it is locked.
-    pub max_login_failures: u32,
-    /// How long such a lock lasts.
-    pub lockout: Duration,
+    /// How failed logins are slowed (per client and email, and per email).
+    pub login_throttle: LoginThrottlePolicy,
 }
 
 impl Default for IdentityConfig {
     fn default() -> Self {
         Self {
             refresh_token_ttl: Duration::days(30),
-            max_login_failures: 5,
-            lockout: Duration::minutes(15),
+            login_throttle: LoginThrottlePolicy::default(),
         }
     }
 }
@@ -172,33 +170,60 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
         }
     }
 
-    /// Checks an email and password and starts a session.
+    /// Checks an email and password from `client` (its IP address, as the API decided it)
+    /// and starts a session.
     ///
     /// Unknown emails and wrong passwords fail alike, after the same bcrypt work. Attempts
-    /// are counted per email before the password is checked; too many without a success
-    /// lock that email for a while.
+    /// are counted before the password is checked, per client and email and per email
+    /// (see [`crate::throttle`]): a client that keeps failing is locked out of that email,
+    /// and many clients together are slowed, so nobody can lock the owner out. A lock is
+    /// written to the audit trail.
     ///
     /// # Errors
     /// [`IdentityError::InvalidCredentials`], [`IdentityError::LoginLocked`],
     /// [`IdentityError::AccountDisabled`] (only with the right password).
-    pub async fn login(&self, email: &str, password: &str) -> Result<AuthSession, IdentityError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<AuthSession, IdentityError> {
         let email = Email::parse(email)?;
+        // An empty client would share the email's own counter: name it instead.
+        let client = if client.is_empty() { "unknown" } else { client };
         let now = self.clock.now();
-        let throttle = self
+        let verdict = self
             .store
-            .reserve_login_attempt(
-                &email,
-                now,
-                self.config.max_login_failures,
-                self.config.lockout,
-            )
+            .reserve_login_attempt(&email, client, now, &self.config.login_throttle)
             .await?;
-        if let Some(until) = throttle.locked_until.filter(|until| *until > now) {
-            tracing::warn!(email = %email, "login refused: too many failed attempts");
-            return Err(IdentityError::LoginLocked {
-                retry_after_secs: seconds_until(now, until),
-            });
-        }
+        let client_failures = match verdict {
+            LoginThrottleVerdict::Refused {
+                until,
+                client_locked_now,
+            } => {
+                if client_locked_now {
+                    let detail = json!({"client": client, "locked_until": until});
+                    self.record_throttle_event("login.client_locked", &email, detail)
+                        .await?;
+                }
+                tracing::warn!(email = %email, client, "login refused: too many failed attempts");
+                return Err(IdentityError::LoginLocked {
+                    retry_after_secs: seconds_until(now, until),
+                });
+            }
+            LoginThrottleVerdict::Allowed {
+                client_failures,
+                email_slowed,
+            } => {
+                if email_slowed {
+                    let free = self.config.login_throttle.email_free_attempts;
+                    let detail = json!({"client": client, "attempts_before_slowing": free});
+                    self.record_throttle_event("login.email_slowed", &email, detail)
+                        .await?;
+                }
+                client_failures
+            }
+        };
         let user = self.store.find_user_by_email(&email).await?;
         let hash = user
             .as_ref()
@@ -208,15 +233,34 @@ impl<S: IdentityStore, H: PasswordHasher, C: Clock> IdentityService<S, H, C> {
             .verify(Password::for_login(password), hash)
             .await?;
         let Some(user) = user.filter(|_| matches) else {
-            tracing::info!(email = %email, attempts = throttle.failures, "login failed");
+            tracing::info!(email = %email, client, attempts = client_failures, "login failed");
             return Err(IdentityError::InvalidCredentials);
         };
-        self.store.clear_login_failures(&email).await?;
+        self.store.clear_login_failures(&email, client).await?;
         if user.disabled {
             tracing::warn!(user_id = %user.id, "login refused: account disabled");
             return Err(IdentityError::AccountDisabled);
         }
         self.start_session(user).await
+    }
+
+    /// Writes a throttle decision to the audit trail. The target is the email as typed,
+    /// known or not: the trail is for admins, who may see which emails are attacked.
+    async fn record_throttle_event(
+        &self,
+        action: &str,
+        email: &Email,
+        detail: serde_json::Value,
+    ) -> Result<(), IdentityError> {
+        let entry = NewAuditEntry {
+            actor: None,
+            action: action.to_owned(),
+            target_type: "login".to_owned(),
+            target_id: email.as_str().to_owned(),
+            detail,
+            at: self.clock.now(),
+        };
+        Ok(self.store.record(entry).await?)
     }
 
     /// Exchanges a refresh token for a new pair. The old token stops working; presenting it

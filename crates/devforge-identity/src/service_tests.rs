@@ -5,6 +5,8 @@ use chrono::{Duration, TimeZone, Utc};
 use devforge_domain::{ManualClock, Role};
 
 const PASSWORD: &str = "correct horse battery staple 42";
+const CLIENT: &str = "203.0.113.7";
+const OWNER_CLIENT: &str = "198.51.100.20";
 
 struct Harness {
     service: IdentityService<FakeStore, FakeHasher, ManualClock>,
@@ -35,6 +37,15 @@ async fn harness() -> Harness {
         hasher,
         clock,
     }
+}
+
+fn audit_actions(store: &FakeStore) -> Vec<String> {
+    store
+        .audit_entries()
+        .into_iter()
+        .map(|entry| entry.entry.action)
+        .filter(|action| action.starts_with("login."))
+        .collect()
 }
 
 fn registration(email: &str) -> Registration<'_> {
@@ -111,9 +122,12 @@ async fn unknown_email_and_wrong_password_fail_alike_after_the_same_hashing_work
     let before = h.hasher.verifies();
     let wrong = h
         .service
-        .login("ada@example.com", "not the password at all")
+        .login("ada@example.com", "not the password at all", CLIENT)
         .await;
-    let unknown = h.service.login("nobody@example.com", PASSWORD).await;
+    let unknown = h
+        .service
+        .login("nobody@example.com", PASSWORD, CLIENT)
+        .await;
     assert!(matches!(wrong, Err(IdentityError::InvalidCredentials)));
     assert!(matches!(unknown, Err(IdentityError::InvalidCredentials)));
     assert_eq!(
@@ -124,7 +138,7 @@ async fn unknown_email_and_wrong_password_fail_alike_after_the_same_hashing_work
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_email_until_the_lockout_passes() {
+async fn repeated_failures_lock_that_client_out_but_never_the_owner_elsewhere() {
     let h = harness().await;
     h.service
         .register(registration("ada@example.com"))
@@ -133,19 +147,75 @@ async fn repeated_failures_lock_the_email_until_the_lockout_passes() {
     for _ in 0..5 {
         let attempt = h
             .service
-            .login("ada@example.com", "wrong password here")
+            .login("ada@example.com", "wrong password here", CLIENT)
             .await;
         assert!(matches!(attempt, Err(IdentityError::InvalidCredentials)));
     }
-    let locked = h.service.login("ada@example.com", PASSWORD).await;
+    let locked = h.service.login("ada@example.com", PASSWORD, CLIENT).await;
     assert!(matches!(
         locked,
         Err(IdentityError::LoginLocked {
             retry_after_secs: 900
         })
     ));
+    let audit = audit_actions(&h.store);
+    assert_eq!(
+        audit,
+        ["login.client_locked"],
+        "the lock is in the audit trail"
+    );
+
+    let owner = h
+        .service
+        .login("ada@example.com", PASSWORD, OWNER_CLIENT)
+        .await;
+    assert!(owner.is_ok(), "the owner elsewhere still gets in");
+    let still = h.service.login("ada@example.com", PASSWORD, CLIENT).await;
+    assert!(matches!(still, Err(IdentityError::LoginLocked { .. })));
     h.clock.advance(Duration::minutes(15));
-    assert!(h.service.login("ada@example.com", PASSWORD).await.is_ok());
+    assert!(
+        h.service
+            .login("ada@example.com", PASSWORD, CLIENT)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn guesses_from_many_clients_are_slowed_and_the_owner_waits_at_most_30_seconds() {
+    let h = harness().await;
+    h.service
+        .register(registration("ada@example.com"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut refused = 0;
+    for i in 0..60 {
+        let client = format!("203.0.113.{i}");
+        let attempt = h
+            .service
+            .login("ada@example.com", "wrong password here", &client)
+            .await;
+        match attempt {
+            Err(IdentityError::InvalidCredentials) => {}
+            Err(IdentityError::LoginLocked { retry_after_secs }) => {
+                assert!(retry_after_secs <= 30, "{retry_after_secs}");
+                refused += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+        h.clock.advance(Duration::milliseconds(100));
+    }
+    assert!(
+        refused > 30,
+        "only {refused} of 60 quick guesses were held back"
+    );
+    assert!(audit_actions(&h.store).contains(&"login.email_slowed".to_owned()));
+    h.clock.advance(Duration::seconds(30));
+    let owner = h
+        .service
+        .login("ada@example.com", PASSWORD, OWNER_CLIENT)
+        .await;
+    assert!(owner.is_ok(), "{owner:?}");
 }
 
 #[tokio::test]
@@ -154,10 +224,10 @@ async fn unknown_emails_are_locked_too_so_locking_reveals_nothing() {
     for _ in 0..5 {
         let _ = h
             .service
-            .login("ghost@example.com", "wrong password here")
+            .login("ghost@example.com", "wrong password here", CLIENT)
             .await;
     }
-    let locked = h.service.login("ghost@example.com", PASSWORD).await;
+    let locked = h.service.login("ghost@example.com", PASSWORD, CLIENT).await;
     assert!(matches!(locked, Err(IdentityError::LoginLocked { .. })));
 }
 
@@ -288,7 +358,7 @@ async fn disabling_an_account_ends_its_tokens_sessions_and_logins() {
     assert!(matches!(auth, Err(IdentityError::Unauthenticated)));
     let refresh = h.service.refresh(session.refresh_token).await;
     assert!(matches!(refresh, Err(IdentityError::InvalidRefreshToken)));
-    let login = h.service.login("ada@example.com", PASSWORD).await;
+    let login = h.service.login("ada@example.com", PASSWORD, CLIENT).await;
     assert!(matches!(login, Err(IdentityError::AccountDisabled)));
 }
 

@@ -7,6 +7,13 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
 use std::time::Duration;
 
+/// How long a request waits for a pooled connection, which includes connecting when the
+/// pool has none. While PostgreSQL is down every connect is refused and retried until this
+/// passes, so it is how long a request takes to learn of an outage (and answer 503): short,
+/// because a client or load balancer would rather hear "unavailable" than wait. A request
+/// that waits this long for a healthy pool is better shed than queued, too.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(800);
+
 /// Which database a URL points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -60,7 +67,7 @@ impl Database {
         options.connect_lazy(lazy);
         options
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.create_if_missing(true)

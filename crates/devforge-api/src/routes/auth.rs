@@ -3,8 +3,9 @@
 use crate::dto::auth::{AuthResponse, LoginRequest, MeResponse, RefreshRequest, RegisterRequest};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, Valid};
+use crate::middleware::client_ip::client_ip_of;
 use crate::state::AppState;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use devforge_identity::{RefreshToken, Registration};
 
 /// Creates an account and logs it in.
@@ -50,11 +51,14 @@ pub async fn register(
 #[post("/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Valid<LoginRequest>,
 ) -> Result<web::Json<AuthResponse>, ApiError> {
+    let client = client_ip_of(req.peer_addr(), req.headers(), &state.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     let session = state
         .identity
-        .login(&body.0.email, &body.0.password)
+        .login(&body.0.email, &body.0.password, &client)
         .await?;
     Ok(web::Json(session.into()))
 }

@@ -8,7 +8,13 @@ use actix_web::{HttpResponse, get, web};
 use devforge_marketplace::{IndexState, ListingIndex as _};
 use devforge_persistence::PoolStatus;
 use serde::Serialize;
+use std::time::Duration;
 use utoipa::ToSchema;
+
+/// How long readiness waits for the database. Load balancers probe with a timeout of about
+/// a second: a database that has not answered by then is reported down, not left to hang
+/// the probe until the pool gives up.
+const READY_PING_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A health answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,11 +49,11 @@ pub async fn live() -> web::Json<HealthResponse> {
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, ApiError> {
-    state
-        .database
-        .ping()
-        .await
-        .map_err(|err| ApiError::unavailable(&err))?;
+    match tokio::time::timeout(READY_PING_TIMEOUT, state.database.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return Err(ApiError::database_unavailable(&err)),
+        Err(elapsed) => return Err(ApiError::database_unavailable(&elapsed)),
+    }
     let search_index = match state.listing_index.as_ref().map(|index| index.state()) {
         None => None,
         Some(IndexState::Building) => return Err(ApiError::search_index_building()),

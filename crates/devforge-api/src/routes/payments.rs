@@ -218,14 +218,21 @@ pub async fn refund_payment(
     Ok(web::Json(PaymentResponse::new(view, false)))
 }
 
+/// The largest webhook body read. Stripe's events are a few KiB (its API objects are capped
+/// far below this); anonymous callers reach this route, so a larger body is refused from its
+/// `Content-Length` before any of it is read, and a chunked one once it passes the limit.
+pub const WEBHOOK_MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// Stripe's event deliveries, verified by their `Stripe-Signature` over the raw body. A
 /// replayed event changes nothing; unknown event types are recorded and acknowledged.
+/// Bodies over 256 KiB are refused with 413 before they are read.
 #[utoipa::path(
     tag = "payments",
     request_body(content = String, description = "A Stripe event, as Stripe signed it", content_type = "application/json"),
     responses(
         (status = 200, description = "Applied, or applied before"),
         (status = 400, description = "`invalid_signature`, `stale_signature` or `invalid_event`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: over 256 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -17,7 +17,7 @@ pub mod kb_revisions;
 pub mod license_events;
 pub mod license_payment_renewals;
 pub mod licenses;
-pub mod login_throttle;
+pub mod login_attempts;
 pub mod payment_refunds;
 pub mod payments;
 pub mod products;

@@ -1,0 +1,39 @@
+//! Each route reads at most the body it needs, and a larger one is refused before it is
+//! held: from `Content-Length` before reading, while reading when the body is chunked.
+
+use devforge_tests::on_every_backend;
+use devforge_tests::raw_http::{Framing, post_zeros};
+use std::time::Duration;
+
+const MIB: usize = 1024 * 1024;
+
+on_every_backend! {
+    async fn webhook_bodies_over_256_kib_are_refused_before_they_are_read(app) {
+        let headers = ["Content-Type: application/json", "Stripe-Signature: t=1,v1=00"];
+        // Announced: refused from the head alone, whatever follows.
+        let announced = tokio::time::timeout(
+            Duration::from_secs(10),
+            post_zeros(app.addr(), "/v1/webhooks/stripe", &headers, 49 * MIB, Framing::Length),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no answer to an announced 49 MiB body"))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(announced.status, 413, "{}", announced.text);
+        assert!(announced.text.contains("\"code\":\"payload_too_large\""), "{}", announced.text);
+        assert!(announced.text.contains("application/problem+json"), "{}", announced.text);
+
+        // Chunked: refused once the limit is passed, long before the 49 MiB are sent.
+        let chunked = post_zeros(app.addr(), "/v1/webhooks/stripe", &headers, 49 * MIB, Framing::Chunked)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(chunked.status, 413, "{}", chunked.text);
+        assert!(chunked.sent < 16 * MIB, "{} bytes were read first", chunked.sent);
+
+        // At the limit the body is read, and judged by its signature.
+        let within = post_zeros(app.addr(), "/v1/webhooks/stripe", &headers, 256 * 1024, Framing::Length)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(within.status, 413, "{}", within.text);
+        assert_ne!(within.status, 500, "{}", within.text);
+    }
+}
