@@ -16,3 +16,4 @@ mod rate_limit;
 mod role_matrix;
 mod search;
 mod support;
+mod uploads;

@@ -29,7 +29,12 @@ pub(crate) async fn market(app: &TestApp) -> Market<'_> {
 }
 
 impl Market<'_> {
-    async fn create(&self, who: &Account, name: &str, extra: Value) -> reqwest::Response {
+    pub(crate) async fn create(
+        &self,
+        who: &Account,
+        name: &str,
+        extra: Value,
+    ) -> reqwest::Response {
         let mut body = json!({"name": name, "display_name": name, "description": format!("The {name} extension"), "category": "other"});
         if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
             body.extend(extra.clone());
@@ -39,7 +44,7 @@ impl Market<'_> {
             .await
     }
 
-    async fn upload(
+    pub(crate) async fn upload(
         &self,
         who: &Account,
         name: &str,
@@ -55,7 +60,12 @@ impl Market<'_> {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    async fn review_version(&self, name: &str, version: &str, verdict: &str) -> reqwest::Response {
+    pub(crate) async fn review_version(
+        &self,
+        name: &str,
+        version: &str,
+        verdict: &str,
+    ) -> reqwest::Response {
         let body = (verdict == "reject").then(|| json!({"reason": "Missing license file"}));
         self.app
             .send(

@@ -383,6 +383,12 @@ impl TestApp {
         }
     }
 
+    /// The server's data directory (packages are kept in `packages` under it).
+    #[must_use]
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.database.dir()
+    }
+
     /// The server's socket address.
     ///
     /// # Panics

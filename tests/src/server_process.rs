@@ -56,6 +56,12 @@ impl ServerProcess {
         })
     }
 
+    /// The process id, to read what the operating system counts for it.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until `probe` (a request to the server) succeeds.
     ///
     /// # Panics

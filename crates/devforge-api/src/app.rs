@@ -29,7 +29,8 @@ use devforge_identity::{
 use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
-use devforge_marketplace::{ListingCache, ListingIndex, MarketplaceService};
+use devforge_marketplace::ports::PublisherQuota;
+use devforge_marketplace::{ListingCache, ListingIndex, MarketplaceService, UploadLimits};
 use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
     Database, DatabaseKind, ListingFeed, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
@@ -162,6 +163,13 @@ pub async fn build_state(
         LicensingEntitlements::new(Arc::clone(&licensing)),
         SystemClock,
     )
+    .with_upload_limits(UploadLimits {
+        max_package_bytes: settings.max_package_bytes,
+        quota: PublisherQuota {
+            max_pending_versions: settings.max_pending_versions,
+            max_stored_bytes: settings.publisher_quota_bytes,
+        },
+    })
     .with_listing_cache(
         ListingCache::new(
             Duration::seconds(settings.listing_cache_seconds.into()),
@@ -184,7 +192,6 @@ pub async fn build_state(
         billing,
         market: Arc::new(market),
         listing_index,
-        max_package_bytes: settings.max_package_bytes,
         trusted_proxies: settings.trusted_proxies.clone().into(),
         pools: Arc::new(vec![database.clone()]),
         database,
@@ -471,7 +478,6 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         )));
     }
     let max_body = settings.max_body_bytes;
-    let max_package = settings.max_package_bytes;
     let worker_pools = Arc::clone(&pools);
     let server = HttpServer::new(move || {
         let worker = next_worker.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -481,7 +487,8 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         let (app, api) = App::new()
             .app_data(data)
             .app_data(json)
-            .app_data(web::PayloadConfig::new(max_body.max(max_package)))
+            // Packages stream past this limit (their own is checked while they arrive).
+            .app_data(web::PayloadConfig::new(max_body))
             .app_data(path)
             .app_data(query)
             .into_utoipa_app()

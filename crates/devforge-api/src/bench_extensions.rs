@@ -10,7 +10,7 @@ use crate::settings::Settings;
 use devforge_domain::UserId;
 use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
 use devforge_marketplace::name::ExtensionName;
-use devforge_marketplace::ports::{CatalogRepository, VersionChange};
+use devforge_marketplace::ports::{CatalogRepository, PublisherQuota, VersionChange};
 use devforge_marketplace::version::{ExtVersion, ReviewState, VersionId};
 use devforge_persistence::SqlMarketStore;
 use rand::Rng as _;
@@ -337,8 +337,14 @@ async fn store_one(
         Err(devforge_domain::StoreError::Duplicate { .. }) => return Ok(false),
         Err(err) => return Err(failed(err)),
     }
+    // The benchmark's own catalogue: no publisher quota applies.
     store
-        .insert_version(version, format!("bench/{n}.pkg"))
+        .insert_version(
+            version,
+            format!("bench/{n}.pkg"),
+            owner,
+            PublisherQuota::UNLIMITED,
+        )
         .await
         .map_err(failed)?;
     let approve = VersionChange::Review {

@@ -20,6 +20,7 @@ pub mod market_errors;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod package_stream;
 pub mod routes;
 pub mod secrets;
 pub mod settings;

@@ -54,6 +54,29 @@ impl From<MarketError> for ApiError {
                 "entitlement_required",
                 "log in with an account holding a license to download this extension",
             ),
+            E::PackageTooLarge { limit } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("packages may be at most {limit} bytes"),
+            ),
+            E::UploadInterrupted => Self::new(
+                StatusCode::BAD_REQUEST,
+                "upload_interrupted",
+                "the package was not received in full; upload it again",
+            ),
+            E::TooManyPendingVersions { limit } => Self::new(
+                StatusCode::CONFLICT,
+                "too_many_pending_versions",
+                format!(
+                    "at most {limit} of your versions may wait for review at once; \
+                     upload again once one is reviewed"
+                ),
+            ),
+            E::StorageQuotaExceeded { limit } => Self::new(
+                StatusCode::CONFLICT,
+                "storage_quota_exceeded",
+                format!("your packages may take at most {limit} bytes in all"),
+            ),
             E::Package(failed) => Self::internal(&failed),
             E::Licensing(message) => Self::internal(&crate::error::StringError(message)),
             E::Store(store) => store.into(),

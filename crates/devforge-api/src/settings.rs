@@ -325,7 +325,26 @@ pub struct Settings {
         default_value_t = 50 * 1024 * 1024,
         global = true
     )]
-    pub max_package_bytes: usize,
+    pub max_package_bytes: u64,
+
+    /// Versions one publisher may have waiting for review at once.
+    #[arg(
+        long,
+        env = "DEVFORGE_MAX_PENDING_VERSIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_pending_versions: u64,
+
+    /// Package bytes one publisher may keep stored, all versions in any state (rejected
+    /// and yanked ones too, until removed).
+    #[arg(
+        long,
+        env = "DEVFORGE_PUBLISHER_QUOTA_BYTES",
+        default_value_t = 1024 * 1024 * 1024,
+        global = true
+    )]
+    pub publisher_quota_bytes: u64,
 
     /// Give each new support ticket to the support member with the fewest active tickets.
     #[arg(

@@ -48,8 +48,6 @@ pub struct AppState {
     pub market: Arc<Market>,
     /// The in-memory listing index the marketplace answers from (`None` when turned off).
     pub listing_index: Option<Arc<ExtensionIndex>>,
-    /// The largest package an upload may carry, in bytes.
-    pub max_package_bytes: usize,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpAddr]>,
     /// The database this state's services use, for readiness.
@@ -90,7 +88,6 @@ impl AppState {
                     .with_store(SqlSupportStore::new(database.clone())),
             ),
             trusted_proxies: Arc::clone(&self.trusted_proxies),
-            max_package_bytes: self.max_package_bytes,
             database,
             pools,
             metrics: Arc::clone(&self.metrics),

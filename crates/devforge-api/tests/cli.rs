@@ -274,7 +274,8 @@ async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
         .send()
         .await;
     assert_eq!(status(created), 201);
-    let package: Vec<u8> = (0..300_000_u32).map(|i| (i % 253) as u8).collect();
+    // Three parts of a multipart upload: 5 MiB, 5 MiB and the rest.
+    let package: Vec<u8> = (0..12_000_000_u32).map(|i| (i % 253) as u8).collect();
     let upload = || {
         send(
             reqwest::Method::POST,
@@ -304,22 +305,24 @@ async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let store = ObjectPackageStore::new(std::sync::Arc::new(bucket));
-    let overwrite = store
-        .put(&stored[0].0, bytes::Bytes::from_static(b"replaced"))
-        .await;
-    assert!(
-        overwrite.is_err(),
-        "the bucket refuses to replace a stored package"
-    );
+    let probe: devforge_marketplace::ports::PackageStream =
+        Box::pin(futures_util::stream::iter([Ok(bytes::Bytes::from_static(
+            b"probe",
+        ))]));
+    store
+        .put_stream("probe/0.0.1/new.pkg", probe)
+        .await
+        .unwrap_or_else(|e| panic!("the same client writes a new key: {e}"));
+    assert_eq!(s3.objects("devforge-packages").await.len(), 2);
+    store
+        .remove("probe/0.0.1/new.pkg")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         s3.objects("devforge-packages").await,
         stored,
-        "and the package is as uploaded"
+        "the probe is removed and the package is as uploaded"
     );
-    store
-        .put("probe/0.0.1/new.pkg", bytes::Bytes::from_static(b"new"))
-        .await
-        .unwrap_or_else(|e| panic!("the same client writes a new key: {e}"));
 
     let approve = send(
         reqwest::Method::POST,

@@ -42,6 +42,28 @@ pub enum MarketError {
     /// An anonymous caller asked for a paid extension.
     #[error("log in to download paid extensions")]
     LoginRequired,
+    /// The package is larger than one package may be.
+    #[error("packages may be at most {limit} bytes")]
+    PackageTooLarge {
+        /// The largest package accepted, in bytes.
+        limit: u64,
+    },
+    /// The package stopped arriving before its end (the client went away, or sent a broken
+    /// body).
+    #[error("the package was not received in full")]
+    UploadInterrupted,
+    /// The publisher has as many versions waiting for review as it may.
+    #[error("at most {limit} versions may wait for review at once; wait for a review first")]
+    TooManyPendingVersions {
+        /// How many may wait.
+        limit: u64,
+    },
+    /// The package would take the publisher past its storage quota.
+    #[error("this package would exceed the publisher's storage quota of {limit} bytes")]
+    StorageQuotaExceeded {
+        /// The quota, in bytes.
+        limit: u64,
+    },
     /// Package storage failed.
     #[error(transparent)]
     Package(#[from] PackageError),

@@ -23,6 +23,7 @@ pub use name::ExtensionName;
 pub use ports::{ExtSort, MarketStore, PackageStore};
 pub use review::{Rating, Review};
 pub use service::{
-    Caller, Download, ExtensionChanges, MarketplaceService, NewExtension, NewVersion,
+    Caller, Download, ExtensionChanges, IncomingPackage, MarketplaceService, NewExtension,
+    NewVersion, UploadLimits,
 };
 pub use version::{ExtVersion, ReviewState, VersionId};

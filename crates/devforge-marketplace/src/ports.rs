@@ -169,7 +169,20 @@ pub trait CatalogRepository: Send + Sync + 'static {
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<Extension>, StoreError>> + Send;
 
-    /// Stores a new version (pending review).
+    /// What `owner` keeps stored: versions waiting for review, and the bytes of every
+    /// version of its extensions in any state.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn publisher_usage(
+        &self,
+        owner: UserId,
+    ) -> impl Future<Output = Result<PublisherUsage, StoreError>> + Send;
+
+    /// Stores a new version (pending review) of an extension of `owner`, if `owner` stays
+    /// within `quota` with it. The usage is counted again inside the transaction that
+    /// inserts, after taking a lock that every insert for `owner` takes, so parallel
+    /// uploads cannot together pass a limit that each alone respects.
     ///
     /// # Errors
     /// MUST return [`StoreError::Duplicate`] when the extension has this version.
@@ -177,7 +190,9 @@ pub trait CatalogRepository: Send + Sync + 'static {
         &self,
         version: ExtVersion,
         storage_key: String,
-    ) -> impl Future<Output = Result<ExtVersion, StoreError>> + Send;
+        owner: UserId,
+        quota: PublisherQuota,
+    ) -> impl Future<Output = Result<VersionInsert, StoreError>> + Send;
 
     /// An extension's versions, any state.
     ///
@@ -225,6 +240,70 @@ pub trait CatalogRepository: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`].
     fn market_stats(&self) -> impl Future<Output = Result<MarketStats, StoreError>> + Send;
+}
+
+/// What one publisher keeps stored, as its quotas count it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublisherUsage {
+    /// Versions waiting for review.
+    pub pending_versions: u64,
+    /// Bytes of the packages of every version, pending, approved, rejected or yanked.
+    pub stored_bytes: u64,
+}
+
+/// How much one publisher may keep stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublisherQuota {
+    /// Versions waiting for review at once.
+    pub max_pending_versions: u64,
+    /// Bytes of packages in all.
+    pub max_stored_bytes: u64,
+}
+
+impl PublisherQuota {
+    /// No limit (seeding benchmark catalogues, tools run by operators).
+    pub const UNLIMITED: Self = Self {
+        max_pending_versions: u64::MAX,
+        max_stored_bytes: u64::MAX,
+    };
+
+    /// Whether a publisher with `usage` may add one pending version of `bytes` bytes.
+    ///
+    /// # Errors
+    /// The quota it would break.
+    pub fn admits(self, usage: PublisherUsage, bytes: u64) -> Result<(), QuotaRefusal> {
+        if usage.pending_versions >= self.max_pending_versions {
+            return Err(QuotaRefusal::TooManyPending);
+        }
+        if usage.stored_bytes.saturating_add(bytes) > self.max_stored_bytes {
+            return Err(QuotaRefusal::OverQuota);
+        }
+        Ok(())
+    }
+
+    /// Bytes a publisher with `usage` may still store.
+    #[must_use]
+    pub fn remaining_bytes(self, usage: PublisherUsage) -> u64 {
+        self.max_stored_bytes.saturating_sub(usage.stored_bytes)
+    }
+}
+
+/// Which publisher quota a new version would break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaRefusal {
+    /// As many versions as allowed wait for review.
+    TooManyPending,
+    /// The package would take the publisher past its stored bytes.
+    OverQuota,
+}
+
+/// The outcome of [`CatalogRepository::insert_version`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionInsert {
+    /// Stored, pending review.
+    Inserted,
+    /// Not stored: the publisher's quota refused it.
+    Refused(QuotaRefusal),
 }
 
 /// A change of a version.
@@ -329,15 +408,25 @@ pub struct PackageError(pub String);
 
 /// Where packages are kept (a directory, or an S3-compatible object store).
 pub trait PackageStore: Send + Sync + 'static {
-    /// Stores `bytes` under `key` (overwriting nothing: keys are unique per version).
+    /// Stores the bytes of `package` under `key` as they arrive, holding at most a few
+    /// parts in memory. The package appears under `key` only once all of it is stored; if
+    /// the stream fails, nothing stays under `key`. Keys are unique per upload, so nothing
+    /// stored is replaced.
+    ///
+    /// # Errors
+    /// [`PackageError`], also when `package` yields an error.
+    fn put_stream(
+        &self,
+        key: &str,
+        package: PackageStream,
+    ) -> impl Future<Output = Result<(), PackageError>> + Send;
+
+    /// Removes the package under `key` (a package that was stored but not recorded). Removing
+    /// a key that holds nothing succeeds.
     ///
     /// # Errors
     /// [`PackageError`].
-    fn put(
-        &self,
-        key: &str,
-        bytes: bytes::Bytes,
-    ) -> impl Future<Output = Result<(), PackageError>> + Send;
+    fn remove(&self, key: &str) -> impl Future<Output = Result<(), PackageError>> + Send;
 
     /// Opens the package under `key`.
     ///

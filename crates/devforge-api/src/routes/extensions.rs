@@ -12,6 +12,7 @@ use crate::dto::extensions::{
 use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, MaybeAuthenticated, Valid, ValidQuery};
+use crate::package_stream::with_streamed_package;
 use crate::routes::market_caller;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -156,8 +157,10 @@ pub async fn update_extension(
     Ok(web::Json(detail.into()))
 }
 
-/// Uploads a version (the owner): the body is the package (`application/octet-stream`);
-/// the server computes its SHA-256 and size. Versions never change once uploaded.
+/// Uploads a version (the owner): the body is the package (`application/octet-stream`),
+/// stored as it arrives; the server computes its SHA-256 and size. Versions never change
+/// once uploaded. Each publisher may have `DEVFORGE_MAX_PENDING_VERSIONS` versions waiting
+/// for review and `DEVFORGE_PUBLISHER_QUOTA_BYTES` of packages stored.
 #[utoipa::path(
     tag = "marketplace",
     security(("bearer" = [])),
@@ -168,7 +171,8 @@ pub async fn update_extension(
         (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`version_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`upload_interrupted`: the body ended before its end", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`version_exists`, `too_many_pending_versions` or `storage_quota_exceeded`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Package too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/octet-stream`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad semver, range or empty package", body = Problem, content_type = "application/problem+json"),
@@ -181,7 +185,7 @@ pub async fn upload_version(
     user: Authenticated,
     name: web::Path<String>,
     query: ValidQuery<UploadQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let octet = req
         .headers()
@@ -195,23 +199,22 @@ pub async fn upload_version(
             "upload the package as application/octet-stream",
         ));
     }
-    if body.len() > state.max_package_bytes {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("packages may be at most {} bytes", state.max_package_bytes),
-        ));
-    }
+    let announced_bytes = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
     let query = query.0;
     let new = NewVersion {
         version: query.version,
         changelog: query.changelog,
         engine: query.engine,
     };
-    let version = state
-        .market
-        .upload_version(market_caller(user.0), &name, new, body)
-        .await?;
+    let caller = market_caller(user.0);
+    let version = with_streamed_package(body, announced_bytes, |package| {
+        state.market.upload_version(caller, &name, new, package)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(VersionResponse::from(version)))
 }
 

@@ -3,12 +3,13 @@
 
 mod downloads;
 mod listings;
+mod package_meter;
 mod reviews;
 mod versions;
 
 pub use downloads::Download;
 pub use listings::{ExtensionChanges, ExtensionDetail, NewExtension, OwnedExtension};
-pub use versions::NewVersion;
+pub use versions::{IncomingPackage, NewVersion, UploadLimits};
 
 use crate::error::MarketError;
 use crate::extension::{Extension, ExtensionId};
@@ -51,6 +52,7 @@ pub struct MarketplaceService<S, P, E, C> {
     listings: Arc<ListingCache>,
     /// Answers public listings from memory when it can prove it is current.
     index: Option<Arc<dyn ListingIndex>>,
+    upload_limits: UploadLimits,
 }
 
 impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
@@ -65,6 +67,17 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             clock,
             listings: Arc::new(ListingCache::disabled()),
             index: None,
+            upload_limits: UploadLimits::default(),
+        }
+    }
+
+    /// The same service, bounding packages and what each publisher keeps stored by
+    /// `limits`.
+    #[must_use]
+    pub fn with_upload_limits(self, limits: UploadLimits) -> Self {
+        Self {
+            upload_limits: limits,
+            ..self
         }
     }
 
@@ -104,6 +117,7 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             clock: self.clock.clone(),
             listings: Arc::clone(&self.listings),
             index: self.index.clone(),
+            upload_limits: self.upload_limits,
         }
     }
 

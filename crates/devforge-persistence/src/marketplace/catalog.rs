@@ -1,6 +1,6 @@
 //! [`CatalogRepository`] on SQL: listings and versions.
 
-use super::{SqlMarketStore, to_extension, to_extensions, to_version};
+use super::{SqlMarketStore, publisher_usage, to_extension, to_extensions, to_version};
 use crate::entities::{extension_tags, extension_versions, extensions};
 use crate::error::store_error;
 use crate::search_sql::Params;
@@ -10,7 +10,8 @@ use devforge_domain::{Page, PageRequest, StoreError, UserId};
 use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
 use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::ports::{
-    CatalogRepository, ExtensionPatch, ExtensionSearch, MarketStats, VersionChange,
+    CatalogRepository, ExtensionPatch, ExtensionSearch, MarketStats, PublisherQuota,
+    PublisherUsage, VersionChange, VersionInsert,
 };
 use devforge_marketplace::version::{ExtVersion, ReviewState, VersionId, latest};
 use sea_orm::sea_query::{Expr, Query};
@@ -301,11 +302,27 @@ impl CatalogRepository for SqlMarketStore {
         super::search::search(self.conn(), search, page).await
     }
 
+    async fn publisher_usage(&self, owner: UserId) -> Result<PublisherUsage, StoreError> {
+        publisher_usage::publisher_usage(self.conn(), owner).await
+    }
+
     async fn insert_version(
         &self,
         version: ExtVersion,
         storage_key: String,
-    ) -> Result<ExtVersion, StoreError> {
+        owner: UserId,
+        quota: PublisherQuota,
+    ) -> Result<VersionInsert, StoreError> {
+        let txn = self.conn().begin().await.map_err(store_error)?;
+        // Without limits there is nothing to count (seeding a benchmark catalogue).
+        if quota != PublisherQuota::UNLIMITED {
+            publisher_usage::lock_publisher(&txn, owner).await?;
+            let usage = publisher_usage::publisher_usage(&txn, owner).await?;
+            if let Err(refusal) = quota.admits(usage, version.size) {
+                txn.rollback().await.map_err(store_error)?;
+                return Ok(VersionInsert::Refused(refusal));
+            }
+        }
         extension_versions::ActiveModel {
             id: Set(version.id.as_uuid()),
             extension_id: Set(version.extension_id.as_uuid()),
@@ -322,10 +339,11 @@ impl CatalogRepository for SqlMarketStore {
             created_at: Set(version.created_at),
             published_at: Set(None),
         }
-        .insert(self.conn())
+        .insert(&txn)
         .await
         .map_err(store_error)?;
-        Ok(version)
+        txn.commit().await.map_err(store_error)?;
+        Ok(VersionInsert::Inserted)
     }
 
     async fn versions_of(&self, extension: ExtensionId) -> Result<Vec<ExtVersion>, StoreError> {

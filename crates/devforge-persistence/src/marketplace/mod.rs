@@ -7,6 +7,7 @@
 mod catalog;
 mod counts;
 mod feed;
+mod publisher_usage;
 mod search;
 
 pub use feed::ListingFeed;
