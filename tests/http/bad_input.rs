@@ -105,6 +105,49 @@ on_every_backend! {
     }
 }
 
+/// Sends `head` (a request line and headers, without the closing blank line) and returns
+/// the status line and whatever followed before the server closed or went quiet.
+async fn raw_request(addr: std::net::SocketAddr, head: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(head)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server answers and closes");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+on_every_backend! {
+    async fn overlong_targets_and_broken_heads_are_refused_before_any_route(app) {
+        let long = format!("/v1/extensions?q={}", "a".repeat(9_000));
+        let refused = assert_problem(app.get(&long, None).await, 414, "uri_too_long").await;
+        assert!(refused["detail"].as_str().is_some_and(|d| d.contains("8192")), "{refused}");
+        let just_fits = format!("/health/live?padding={}", "a".repeat(8_000));
+        assert_eq!(app.get(&just_fits, None).await.status(), 200);
+
+        // Beyond what the HTTP layer can represent (64 KiB), or with a byte no header may
+        // hold, it answers a bare 400 itself and closes the connection: never a 500.
+        let huge = format!("GET /v1/extensions?q={} HTTP/1.1\r\nHost: x\r\n", "a".repeat(100_000));
+        assert!(raw_request(app.addr(), huge.as_bytes()).await.starts_with("HTTP/1.1 400"));
+        let control = b"GET /v1/extensions HTTP/1.1\r\nHost: x\r\nX-Bad: a\x7fb\r\n";
+        assert!(raw_request(app.addr(), control).await.starts_with("HTTP/1.1 400"));
+        assert_eq!(app.get("/health/live", None).await.status(), 200, "and serves on");
+    }
+}
+
 on_every_backend! {
     async fn unknown_routes_and_methods_are_problems_too(app) {
         assert_problem(app.get("/v1/nothing-here", None).await, 404, "not_found").await;

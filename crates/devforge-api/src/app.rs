@@ -6,7 +6,7 @@ use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::metrics::Metrics;
 use crate::middleware::{
     cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
-    security_headers::security_headers,
+    security_headers::security_headers, uri_limit::uri_limit,
 };
 use crate::openapi::ApiDoc;
 use crate::routes::{
@@ -608,6 +608,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
             .split_for_parts();
         app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
             .default_service(web::to(extract_errors::no_route))
+            .wrap(from_fn(uri_limit))
             .wrap(cors(&origins))
             .wrap(from_fn(problem_fallback))
             .wrap(from_fn(security_headers))

@@ -4,15 +4,20 @@
 use crate::settings::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. `filter` uses `tracing` directive syntax; the database
-/// driver's per-statement logs stay at `warn` unless the filter names them.
+/// Targets quieter than the rest unless the filter names them: the database driver's
+/// per-statement logs, and actix-http's connection errors, which any client can cause at
+/// will (a malformed request head, an oversized one, a reset connection) and which it
+/// reports at ERROR. What the server itself fails at is logged by its own code.
+const QUIETER: [(&str, &str); 3] = [
+    ("sqlx", "warn"),
+    ("sea_orm", "warn"),
+    ("actix_http::h1::dispatcher", "off"),
+];
+
+/// Installs the global subscriber. `filter` uses `tracing` directive syntax; the targets
+/// of [`QUIETER`] keep their quieter level unless the filter names them.
 pub fn init(format: LogFormat, filter: &str) {
-    let mut directives = filter.to_owned();
-    for noisy in ["sqlx", "sea_orm"] {
-        if !filter.contains(noisy) {
-            directives.push_str(&format!(",{noisy}=warn"));
-        }
-    }
+    let directives = directives(filter);
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match format {
@@ -21,4 +26,32 @@ pub fn init(format: LogFormat, filter: &str) {
     };
     // A subscriber is already installed when the server runs embedded (tests): keep it.
     drop(result);
+}
+
+/// `filter` with the quieter levels of [`QUIETER`] added for the crates it does not name.
+fn directives(filter: &str) -> String {
+    let mut directives = filter.to_owned();
+    for (noisy, level) in QUIETER {
+        let crate_name = noisy.split("::").next().unwrap_or(noisy);
+        if !filter.contains(crate_name) {
+            directives.push_str(&format!(",{noisy}={level}"));
+        }
+    }
+    directives
+}
+
+#[cfg(test)]
+mod tests {
+    use super::directives;
+
+    #[test]
+    fn client_caused_connection_errors_stay_out_of_the_log_unless_asked_for() {
+        assert_eq!(
+            directives("info"),
+            "info,sqlx=warn,sea_orm=warn,actix_http::h1::dispatcher=off"
+        );
+        let asked = directives("info,actix_http=debug");
+        assert!(!asked.contains("dispatcher=off"), "{asked}");
+        assert!(asked.ends_with("sqlx=warn,sea_orm=warn"), "{asked}");
+    }
 }

@@ -6,3 +6,4 @@ pub mod observe;
 pub mod problem_fallback;
 pub mod rate_limit;
 pub mod security_headers;
+pub mod uri_limit;

@@ -22,6 +22,7 @@ use base64::Engine as _;
 use devforge_domain::UserId;
 use devforge_identity::Principal;
 use devforge_marketplace::{ExtensionChanges, NewExtension, NewVersion, ReviewState};
+use futures_util::TryStreamExt as _;
 
 /// Lists and searches public extensions, with facet counts (matches per category, the top
 /// tags). Answered from the in-memory listing index; while it is being built or cannot
@@ -370,7 +371,13 @@ async fn serve(
             HeaderValue::from_str(&filename).unwrap_or(HeaderValue::from_static("attachment")),
         ))
         .no_chunking(served.size);
-    Ok(response.streaming(download.body))
+    // A store failing mid-download is logged here: the HTTP layer's own report of it is
+    // filtered out of the logs with the client-caused errors it shares a target with.
+    let key = format!("{name}@{}", served.version);
+    let body = download.body.inspect_err(move |err| {
+        tracing::error!(package = %key, error = %err, "a package download failed mid-stream");
+    });
+    Ok(response.streaming(body))
 }
 
 /// Downloads a version's package (yanked versions too, by exact version) and counts it. A
