@@ -5,29 +5,14 @@
 
 use crate::marketplace::market;
 use devforge_tests::raw_http::{Framing, post_zeros};
-use devforge_tests::{TestApp, assert_problem, backends, json};
+use devforge_tests::{TestApp, assert_problem, backends, files_under, json};
 use futures_util::future::join_all;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 /// Every file under the server's package directory, staging files included.
 fn stored_packages(app: &TestApp) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![app.data_dir().join("packages")];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found
+    files_under(&app.data_dir().join("packages"))
 }
 
 fn upload_path(name: &str, version: &str) -> String {

@@ -523,6 +523,27 @@ fn account_from(body: Value) -> Account {
     }
 }
 
+/// Every file under `dir` at any depth (none when it does not exist).
+#[must_use]
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir).map_or_else(
+        |_| Vec::new(),
+        |entries| {
+            entries
+                .flatten()
+                .flat_map(|entry| {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        files_under(&path)
+                    } else {
+                        vec![path]
+                    }
+                })
+                .collect()
+        },
+    )
+}
+
 /// The JSON body of a response.
 ///
 /// # Panics

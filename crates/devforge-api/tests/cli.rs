@@ -5,7 +5,7 @@
 use devforge_marketplace::ports::PackageStore as _;
 use devforge_packages::ObjectPackageStore;
 use devforge_tests::server_process::ServerProcess;
-use devforge_tests::{Backend, TestDatabase, backends};
+use devforge_tests::{Backend, TestDatabase, backends, files_under};
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
@@ -190,19 +190,6 @@ async fn billing_reconcile_reads_stripes_events_once() {
     );
 }
 
-/// How many files `dir` holds, at any depth (none when it does not exist).
-fn files_under(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|entry| {
-                let path = entry.path();
-                if path.is_dir() { files_under(&path) } else { 1 }
-            })
-            .sum()
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
     let Some(s3) = devforge_tests::s3::FakeS3::start().await else {
@@ -291,7 +278,7 @@ async fn packages_go_to_an_s3_bucket_when_one_is_configured() {
     assert_eq!(stored.len(), 1, "one object in the bucket: {stored:?}");
     assert_eq!(stored[0].1, package.len() as u64);
     assert_eq!(
-        files_under(&db.dir().join("packages")),
+        files_under(&db.dir().join("packages")).len(),
         0,
         "nothing was written to the default package directory"
     );
