@@ -19,6 +19,7 @@ use std::sync::Once;
 
 mod python_fakes;
 pub mod raw_http;
+pub mod redis_server;
 pub mod s3;
 pub mod server_process;
 pub mod stripe;
@@ -313,7 +314,12 @@ impl TestApp {
     /// Another server on this one's database and data directory (so the same secrets), as a
     /// second instance behind a load balancer would be.
     pub async fn second_instance(&self) -> Self {
-        Self::start(std::sync::Arc::clone(&self.database), self.backend, |_| {}).await
+        self.second_instance_with(|_| {}).await
+    }
+
+    /// A second server on the same database, whose settings `adjust` changes first.
+    pub async fn second_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::start(std::sync::Arc::clone(&self.database), self.backend, adjust).await
     }
 
     async fn start(

@@ -23,7 +23,7 @@ impl Drop for ServerProcess {
 }
 
 /// A loopback port nothing listens on at the moment.
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener
         .local_addr()

@@ -4,9 +4,10 @@
 use crate::background::RuntimeBackground;
 use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::metrics::Metrics;
+use crate::middleware::shared_rate_limit::{Rate, SharedLimits};
 use crate::middleware::{
     cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
-    security_headers::security_headers, uri_limit::uri_limit,
+    security_headers::security_headers, shared_rate_limit, uri_limit::uri_limit,
 };
 use crate::openapi::ApiDoc;
 use crate::routes::{
@@ -196,7 +197,36 @@ pub async fn build_state(
         pools: Arc::new(vec![database.clone()]),
         database,
         metrics: Arc::new(metrics),
+        shared_rate_limits: shared_rate_limits(settings)?.map(Arc::new),
     })
+}
+
+/// The rate limits counted in Redis, when rate limiting is on and `DEVFORGE_REDIS_URL` set.
+fn shared_rate_limits(settings: &Settings) -> Result<Option<SharedLimits>, StartupError> {
+    let Some(url) = settings
+        .redis_url
+        .as_deref()
+        .filter(|_| settings.rate_limit_enabled)
+    else {
+        return Ok(None);
+    };
+    let general = Rate {
+        interval: std::time::Duration::from_secs(1) / settings.rate_limit_per_second.max(1),
+        burst: settings.rate_limit_burst,
+    };
+    let credentials = Rate {
+        interval: std::time::Duration::from_secs(60) / settings.auth_rate_limit_per_minute.max(1),
+        burst: settings.auth_rate_limit_burst,
+    };
+    SharedLimits::new(
+        url,
+        general,
+        credentials,
+        credentials,
+        &settings.trusted_proxies,
+    )
+    .map(Some)
+    .map_err(StartupError::Config)
 }
 
 /// A 32-byte key derived from a configured secret (SHA-256), so operators can supply any
@@ -470,7 +500,8 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         rate_limit::AUTH_EXEMPT,
     )
     .map_err(StartupError::Config)?;
-    let limited = settings.rate_limit_enabled;
+    // In-process limits count only where Redis does not count for every instance.
+    let limited = settings.rate_limit_enabled && state.shared_rate_limits.is_none();
     let origins = settings.cors_origins.clone();
     if let Some(bad) = origins.iter().find(|origin| !is_origin(origin)) {
         return Err(StartupError::Config(format!(
@@ -499,9 +530,11 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
             .service(
                 scope("/v1")
                     .wrap(Condition::new(limited, Governor::new(&general)))
+                    .wrap(from_fn(shared_rate_limit::general_limit))
                     .service(
                         scope("/auth")
                             .wrap(Condition::new(limited, Governor::new(&credentials)))
+                            .wrap(from_fn(shared_rate_limit::credential_limit))
                             .service(auth::register)
                             .service(auth::login)
                             .service(auth::refresh)
@@ -518,6 +551,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
                     .service(
                         scope("/licenses")
                             .wrap(Condition::new(limited, Governor::new(&key_routes)))
+                            .wrap(from_fn(shared_rate_limit::license_key_limit))
                             .service(licenses::issue_license)
                             .service(licenses::list_licenses)
                             .service(licenses::public_keys)

@@ -1,10 +1,12 @@
 //! Prometheus metrics: requests by route template, method and status; latency; the
-//! database pool. Route *templates* (`/v1/admin/users/{id}`) keep label cardinality bounded.
+//! database pool; with shared rate limits, whether Redis answers. Route *templates* (`/v1/admin/users/{id}`) keep label cardinality bounded.
 
+use crate::middleware::shared_rate_limit::SharedCounter;
 use devforge_persistence::PoolStatus;
+use prometheus::core::Collector as _;
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// The server's metric families.
@@ -14,6 +16,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    redis_up: IntGauge,
+    redis_failures: IntCounter,
 }
 
 impl Metrics {
@@ -41,6 +45,14 @@ impl Metrics {
             Opts::new("db_pool_connections", "Database pool connections by state"),
             &["state"],
         )?;
+        let redis_up = IntGauge::new(
+            "rate_limit_redis_up",
+            "1 while Redis answers the shared rate limits, 0 while it does not",
+        )?;
+        let redis_failures = IntCounter::new(
+            "rate_limit_redis_failures_total",
+            "Rate-limit steps Redis did not answer (the limit then fell back)",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool.clone()))?;
@@ -49,6 +61,8 @@ impl Metrics {
             requests,
             latency,
             pool,
+            redis_up,
+            redis_failures,
         })
     }
 
@@ -62,18 +76,32 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The text exposition, with the pool gauges taken now.
+    /// The text exposition, with the pool gauges taken now (and Redis's, when the rate
+    /// limits are shared through it).
     ///
     /// # Errors
     /// When encoding fails.
-    pub fn render(&self, pool: PoolStatus) -> Result<String, prometheus::Error> {
+    pub fn render(
+        &self,
+        pool: PoolStatus,
+        shared_limits: Option<&SharedCounter>,
+    ) -> Result<String, prometheus::Error> {
         let idle = i64::from(pool.idle);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool
             .with_label_values(&["in_use"])
             .set(i64::from(pool.size) - idle);
+        let mut families = self.registry.gather();
+        if let Some(counter) = shared_limits {
+            self.redis_up.set(i64::from(counter.is_up()));
+            let counted = self.redis_failures.get();
+            self.redis_failures
+                .inc_by(counter.failures().saturating_sub(counted));
+            families.extend(self.redis_up.collect());
+            families.extend(self.redis_failures.collect());
+        }
         let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        TextEncoder::new().encode(&families, &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
 }

@@ -191,6 +191,16 @@ pub struct Settings {
     )]
     pub auth_rate_limit_burst: u32,
 
+    /// Redis that several instances share their rate limits through (`redis://host:port`).
+    /// Unset: each instance counts its own.
+    #[arg(
+        long,
+        env = "DEVFORGE_REDIS_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub redis_url: Option<String>,
+
     /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated IPs).
     #[arg(
         long,
@@ -381,6 +391,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
             .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("listen", &self.listen)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
             .field(

@@ -2,6 +2,7 @@
 
 use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::metrics::Metrics;
+use crate::middleware::shared_rate_limit::SharedLimits;
 use devforge_billing::BillingService;
 use devforge_domain::SystemClock;
 use devforge_identity::{BcryptHasher, IdentityService};
@@ -56,6 +57,8 @@ pub struct AppState {
     pub pools: Arc<Vec<Database>>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The rate limits counted in Redis, when several instances share them.
+    pub shared_rate_limits: Option<Arc<SharedLimits>>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             database,
             pools,
             metrics: Arc::clone(&self.metrics),
+            shared_rate_limits: self.shared_rate_limits.clone(),
         }
     }
 }

@@ -6,4 +6,5 @@ pub mod observe;
 pub mod problem_fallback;
 pub mod rate_limit;
 pub mod security_headers;
+pub mod shared_rate_limit;
 pub mod uri_limit;

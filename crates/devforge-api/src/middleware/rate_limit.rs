@@ -2,8 +2,9 @@
 //! and a `Retry-After` header.
 //!
 //! Two limits: a general one on the whole API, and a stricter one on the credential
-//! endpoints (login, registration, refresh), where guessing is the threat. The limiter
-//! keeps its state in the process: several instances each count on their own.
+//! endpoints (login, registration, refresh), where guessing is the threat. This limiter
+//! keeps its state in the process: several instances each count on their own, unless
+//! `DEVFORGE_REDIS_URL` is set and [`super::shared_rate_limit`] counts in Redis instead.
 
 use super::client_ip::client_ip;
 use crate::error::ApiError;
@@ -49,6 +50,26 @@ pub enum Bucket {
     Client(Option<IpAddr>),
 }
 
+/// The bucket `req` counts in under a limiter that counts `counted`.
+pub(crate) fn bucket_of(
+    req: &ServiceRequest,
+    counted: Counted,
+    trusted_proxies: &[IpAddr],
+) -> Bucket {
+    // The decoded path, as the router matches it.
+    let path = req.match_info().as_str();
+    let is_counted = match counted {
+        Counted::All => true,
+        Counted::Except(paths) => !paths.contains(&path),
+        Counted::Only(paths) => paths.contains(&path),
+    };
+    if is_counted {
+        Bucket::Client(client_ip(req, trusted_proxies))
+    } else {
+        Bucket::Exempt
+    }
+}
+
 /// Keys requests by client IP; requests a limiter does not count go to [`Bucket::Exempt`].
 #[derive(Debug, Clone)]
 pub struct ClientIpKey {
@@ -61,17 +82,7 @@ impl KeyExtractor for ClientIpKey {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        // The decoded path, as the router matches it.
-        let path = req.match_info().as_str();
-        let counted = match self.counted {
-            Counted::All => true,
-            Counted::Except(paths) => !paths.contains(&path),
-            Counted::Only(paths) => paths.contains(&path),
-        };
-        if !counted {
-            return Ok(Bucket::Exempt);
-        }
-        Ok(Bucket::Client(client_ip(req, &self.trusted_proxies)))
+        Ok(bucket_of(req, self.counted, &self.trusted_proxies))
     }
 
     fn exceed_rate_limit_response(

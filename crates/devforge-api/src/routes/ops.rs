@@ -26,6 +26,11 @@ pub struct HealthResponse {
     /// it catches up); absent when the index is turned off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search_index: Option<&'static str>,
+    /// Readiness only, with `DEVFORGE_REDIS_URL` set: `shared` while Redis counts the rate
+    /// limits, `degraded` while it does not answer (general limits let requests pass,
+    /// credential and license-key limits count in this process). Absent without Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<&'static str>,
 }
 
 /// The process is up.
@@ -35,6 +40,7 @@ pub async fn live() -> web::Json<HealthResponse> {
     web::Json(HealthResponse {
         status: "ok",
         search_index: None,
+        rate_limits: None,
     })
 }
 
@@ -60,9 +66,17 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
         Some(IndexState::Current) => Some("current"),
         Some(IndexState::Behind) => Some("behind"),
     };
+    let rate_limits = state.shared_rate_limits.as_ref().map(|limits| {
+        if limits.counter.is_up() {
+            "shared"
+        } else {
+            "degraded"
+        }
+    });
     Ok(web::Json(HealthResponse {
         status: "ok",
         search_index,
+        rate_limits,
     }))
 }
 
@@ -83,7 +97,13 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     });
     let text = state
         .metrics
-        .render(total)
+        .render(
+            total,
+            state
+                .shared_rate_limits
+                .as_ref()
+                .map(|limits| &*limits.counter),
+        )
         .map_err(|err| ApiError::internal(&err))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
