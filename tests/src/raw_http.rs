@@ -98,11 +98,62 @@ pub async fn post_zeros(
         () = receiving => {}
     }
     let sent = sent_before_answer.unwrap_or_else(|| sent.load(Ordering::Relaxed));
-    let text = String::from_utf8_lossy(&response).into_owned();
+    Ok(answer_of(&response, sent))
+}
+
+/// Announces a body of `announced` bytes, sends only `sent` of them, and waits for the
+/// answer without sending more: a server that answers decided from the head alone, since
+/// one that waits for the body never gets it. `None` when nothing came within `wait`.
+///
+/// # Errors
+/// When the server cannot be reached.
+pub async fn announce_and_stall(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[&str],
+    announced: usize,
+    sent: usize,
+    wait: std::time::Duration,
+) -> std::io::Result<Option<Answer>> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for header in headers {
+        head.push_str(header);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!("Content-Length: {announced}\r\n\r\n"));
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&vec![0_u8; sent]).await?;
+
+    let mut response = Vec::new();
+    let reading = async {
+        let mut buffer = vec![0_u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    response.extend_from_slice(&buffer[..n]);
+                    // The head and a problem document fit well within this; the server
+                    // may keep the connection open waiting for the rest of the body.
+                    if response.windows(4).any(|w| w == b"\r\n\r\n") && response.ends_with(b"}") {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    if tokio::time::timeout(wait, reading).await.is_err() && response.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(answer_of(&response, sent)))
+}
+
+fn answer_of(response: &[u8], sent: usize) -> Answer {
+    let text = String::from_utf8_lossy(response).into_owned();
     let status = text
         .strip_prefix("HTTP/1.1 ")
         .and_then(|rest| rest.get(..3))
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    Ok(Answer { status, text, sent })
+    Answer { status, text, sent }
 }
