@@ -31,7 +31,9 @@ use devforge_licensing::{
     CertificateSigner, KeyProtector, LicensingConfig, LicensingService, SigningKeyPair,
 };
 use devforge_marketplace::ports::PublisherQuota;
-use devforge_marketplace::{ListingCache, ListingIndex, MarketplaceService, UploadLimits};
+use devforge_marketplace::{
+    ChangesDropCache, ListingCache, ListingIndex, MarketplaceService, UploadLimits,
+};
 use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
     Database, DatabaseKind, ListingFeed, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
@@ -466,10 +468,12 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         .div_ceil(u32::try_from(workers).unwrap_or(u32::MAX))
         .max(2);
     if let Some(index) = &state.listing_index {
-        ListingFeed::start(
-            state.database.clone(),
+        // What other instances change reaches the index and drops the kept pages.
+        let follower = ChangesDropCache::new(
             Arc::clone(index) as Arc<dyn ListingIndex>,
+            state.market.listing_cache(),
         );
+        ListingFeed::start(state.database.clone(), Arc::new(follower));
     }
     let url = settings.resolved_database_url();
     let mut pools = Vec::with_capacity(workers);

@@ -14,6 +14,7 @@
 //! could not read back) answers `None`, and the service reads the database instead.
 
 use crate::extension::{ExtCategory, Extension, ExtensionId, Tag};
+use crate::listing_cache::ListingCache;
 use crate::ports::ExtensionSearch;
 use devforge_domain::{Page, PageRequest};
 use std::time::Instant;
@@ -96,4 +97,62 @@ pub trait ListingIndex: Send + Sync + std::fmt::Debug + 'static {
 
     /// Where the index stands.
     fn state(&self) -> IndexState;
+}
+
+/// A listing index that also drops the kept listing pages ([`ListingCache`]) whenever it
+/// takes a change, so that a page read from the database while the index could not answer
+/// never outlives a change another process made: it is dropped as soon as the follower
+/// hands the index that change, not when the page expires.
+#[derive(Debug)]
+pub struct ChangesDropCache {
+    index: std::sync::Arc<dyn ListingIndex>,
+    cache: std::sync::Arc<ListingCache>,
+}
+
+impl ChangesDropCache {
+    /// `index`, dropping `cache`'s pages on every change it takes.
+    #[must_use]
+    pub fn new(
+        index: std::sync::Arc<dyn ListingIndex>,
+        cache: std::sync::Arc<ListingCache>,
+    ) -> Self {
+        Self { index, cache }
+    }
+}
+
+impl ListingIndex for ChangesDropCache {
+    fn search(&self, search: &ExtensionSearch, page: PageRequest) -> Option<Listing> {
+        self.index.search(search, page)
+    }
+
+    fn apply(&self, updates: Vec<ListingUpdate>) {
+        self.index.apply(updates);
+        self.cache.invalidate();
+    }
+
+    fn lost(&self, id: ExtensionId) {
+        self.index.lost(id);
+        self.cache.invalidate();
+    }
+
+    fn lost_ids(&self) -> Vec<ExtensionId> {
+        self.index.lost_ids()
+    }
+
+    fn load(&self, public: Vec<Extension>, read_started: Instant) {
+        self.index.load(public, read_started);
+        self.cache.invalidate();
+    }
+
+    fn confirm(&self, as_of: Option<Instant>) {
+        self.index.confirm(as_of);
+    }
+
+    fn suspect(&self) {
+        self.index.suspect();
+    }
+
+    fn state(&self) -> IndexState {
+        self.index.state()
+    }
 }

@@ -17,7 +17,7 @@ pub mod version;
 
 pub use error::MarketError;
 pub use extension::{ExtCategory, Extension, ExtensionId, Pricing, Tag};
-pub use index::{Facets, IndexState, Listing, ListingIndex, ListingUpdate};
+pub use index::{ChangesDropCache, Facets, IndexState, Listing, ListingIndex, ListingUpdate};
 pub use listing_cache::ListingCache;
 pub use name::ExtensionName;
 pub use ports::{ExtSort, MarketStore, PackageStore};

@@ -300,6 +300,55 @@ mod tests {
         }
     }
 
+    /// An index that answers nothing and takes everything: only what the wrapper around it
+    /// does to the cache is under test.
+    #[derive(Debug)]
+    struct NoIndex;
+
+    impl crate::index::ListingIndex for NoIndex {
+        fn search(&self, _: &ExtensionSearch, _: PageRequest) -> Option<crate::Listing> {
+            None
+        }
+        fn apply(&self, _: Vec<crate::ListingUpdate>) {}
+        fn lost(&self, _: crate::ExtensionId) {}
+        fn lost_ids(&self) -> Vec<crate::ExtensionId> {
+            Vec::new()
+        }
+        fn load(&self, _: Vec<crate::Extension>, _: std::time::Instant) {}
+        fn confirm(&self, _: Option<std::time::Instant>) {}
+        fn suspect(&self) {}
+        fn state(&self) -> crate::IndexState {
+            crate::IndexState::Behind
+        }
+    }
+
+    #[test]
+    fn a_change_from_the_feed_drops_the_kept_pages_at_once() {
+        use crate::index::{ChangesDropCache, ListingIndex as _};
+        let cache = Arc::new(ListingCache::new(Duration::seconds(5), 10));
+        let follower = ChangesDropCache::new(Arc::new(NoIndex), Arc::clone(&cache));
+        read_and_put(&cache, key(1), at(0), 7);
+        follower.confirm(None);
+        follower.suspect();
+        assert_eq!(
+            kept_total(&cache, &key(1), at(1)),
+            Some(7),
+            "no change, page kept"
+        );
+        follower.apply(Vec::new());
+        assert_eq!(
+            kept_total(&cache, &key(1), at(1)),
+            None,
+            "dropped, long before it expires"
+        );
+        read_and_put(&cache, key(1), at(1), 8);
+        follower.lost(crate::ExtensionId::generate());
+        assert_eq!(kept_total(&cache, &key(1), at(1)), None);
+        read_and_put(&cache, key(1), at(1), 9);
+        follower.load(Vec::new(), std::time::Instant::now());
+        assert_eq!(kept_total(&cache, &key(1), at(1)), None);
+    }
+
     #[test]
     fn a_page_is_served_until_it_expires() {
         let cache = ListingCache::new(Duration::seconds(5), 10);

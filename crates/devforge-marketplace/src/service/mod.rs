@@ -100,6 +100,13 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
         }
     }
 
+    /// The kept listing pages, for a follower of other processes' changes to drop (see
+    /// [`crate::index::ChangesDropCache`]).
+    #[must_use]
+    pub fn listing_cache(&self) -> Arc<ListingCache> {
+        Arc::clone(&self.listings)
+    }
+
     /// The same service over another store and entitlement check (one worker's pool).
     pub fn with_parts<S2: MarketStore, E2: EntitlementCheck>(
         &self,
