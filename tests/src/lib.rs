@@ -17,6 +17,8 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::Value;
 use std::sync::Once;
 
+pub mod cluster;
+pub mod nginx;
 mod python_fakes;
 pub mod raw_http;
 pub mod redis_server;

@@ -9,15 +9,18 @@
 //!   of the inner crates, then `test`.
 //! - `bench validate`: the license-validation load benchmark (see `bench.rs`);
 //!   `bench search`: the marketplace listings benchmark (see `search.rs`).
+//! - `cluster`: three release instances behind nginx on one PostgreSQL, Redis and S3 store,
+//!   and the invariants that must hold across them (see `cluster.rs`).
 //!
 //! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
 
 mod bench;
+mod cluster;
 mod search;
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]>";
+const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]|cluster>";
 
 /// Crates that must never depend on the web framework or the ORM.
 const INNER_CRATES: [&str; 6] = [
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Some("check-deps") => check_dependency_direction(),
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
+        Some("cluster") => cluster::run(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -134,6 +138,19 @@ fn ci() -> Result<(), String> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "clippy",
+            "--package",
+            "devforge-tests",
+            "--test",
+            "cluster",
             "--",
             "-D",
             "warnings",
