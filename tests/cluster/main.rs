@@ -9,6 +9,7 @@
 mod check;
 mod marketplace;
 mod payments;
+mod proxy;
 mod rate_limits;
 mod seats;
 mod shutdown;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 type Outcome = Result<Vec<String>, String>;
 type Scenario = fn(Arc<Cluster>) -> Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
-const SCENARIOS: [(&str, Scenario); 8] = [
+const SCENARIOS: [(&str, Scenario); 9] = [
     (
         "one license per paid payment, webhooks delivered to every instance at once",
         |c| Box::pin(payments::one_license_per_payment(c)),
@@ -52,6 +53,9 @@ const SCENARIOS: [(&str, Scenario); 8] = [
         "revocation, suspension, edit and yank show on every instance within 1 s",
         |c| Box::pin(seats::changes_reach_every_instance(c)),
     ),
+    ("what nginx refuses itself is a problem document too", |c| {
+        Box::pin(proxy::refusals_are_problem_documents(c))
+    }),
     (
         "SIGTERM under load: requests in flight finish, the proxy moves on",
         |c| Box::pin(shutdown::an_instance_stops_under_load(c)),

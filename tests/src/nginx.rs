@@ -1,7 +1,9 @@
 //! nginx (Debian's package) as the reverse proxy in front of several server instances, as
 //! operators run it: round robin over the instances, the client's address appended to
 //! `X-Forwarded-For`, request bodies streamed to the instance, and a request whose instance
-//! refuses the connection (stopped, or shutting down) passed to the next one.
+//! refuses the connection (stopped, or shutting down) passed to the next one; what nginx
+//! refuses itself (a target or head too large for its buffers) answered as a problem
+//! document.
 //!
 //! The `http` block below is the configuration the README shows; only the paths and ports
 //! are the test's own.
@@ -32,6 +34,9 @@ impl Drop for Nginx {
 /// Where Debian installs it, when it is not on `PATH`.
 const DEBIAN_BINARY: &str = "/usr/sbin/nginx";
 
+const URI_TOO_LONG: &str = r#"{"type":"urn:devforge:problem:uri_too_long","title":"URI Too Long","status":414,"code":"uri_too_long","detail":"the path and query may be at most 8192 bytes"}"#;
+const HEADERS_TOO_LARGE: &str = r#"{"type":"urn:devforge:problem:headers_too_large","title":"Request Header Fields Too Large","status":431,"code":"headers_too_large","detail":"the request headers are too large"}"#;
+
 /// The proxying part of the configuration, for `upstreams`, listening on `port`.
 #[must_use]
 pub fn proxy_configuration(upstreams: &[SocketAddr], port: u16) -> String {
@@ -53,6 +58,20 @@ server {{
   client_max_body_size 0;
   proxy_request_buffering off;
   proxy_max_temp_file_size 0;
+  # What nginx refuses itself (a target or head too large for its buffers) is answered in
+  # devforge's problem shape too.
+  error_page 414 /problems/uri_too_long;
+  error_page 494 =431 /problems/headers_too_large;
+  location = /problems/uri_too_long {{
+    internal;
+    default_type application/problem+json;
+    return 414 '{URI_TOO_LONG}';
+  }}
+  location = /problems/headers_too_large {{
+    internal;
+    default_type application/problem+json;
+    return 431 '{HEADERS_TOO_LARGE}';
+  }}
   location / {{
     proxy_pass http://devforge;
     # HTTP/1.1 lets chunked uploads stream too; one connection per request (no upstream
