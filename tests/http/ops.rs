@@ -1,6 +1,6 @@
 //! Health, metrics, OpenAPI, docs, request ids, security headers and CORS.
 
-use devforge_tests::{assert_problem, json, on_every_backend};
+use devforge_tests::{TestApp, assert_problem, json, on_every_backend};
 use reqwest::Method;
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
@@ -121,4 +121,73 @@ on_every_backend! {
         assert!(refused.status().is_client_error());
         assert_eq!(header(&refused, "access-control-allow-origin"), None);
     }
+}
+
+/// Every `$ref` string anywhere in `value`.
+fn references(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner.as_str()) {
+                    ("$ref", Some(target)) => found.push(target.to_owned()),
+                    _ => references(inner, found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_holds_together_and_names_every_operation() {
+    let app = TestApp::spawn(devforge_tests::Backend::Sqlite).await;
+    let spec = json(app.get("/openapi.json", None).await).await;
+
+    // A generator or fuzzer can read every operation: each reference resolves.
+    let mut refs = Vec::new();
+    references(&spec, &mut refs);
+    assert!(!refs.is_empty());
+    for target in &refs {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{target}"));
+        assert!(
+            spec["components"]["schemas"][name].is_object(),
+            "{target} does not exist"
+        );
+    }
+
+    // Every operation has a stable camelCase id, used once.
+    let mut ids = Vec::new();
+    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+            let camel = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && id.chars().all(|c| c.is_ascii_alphanumeric());
+            assert!(camel, "{method} {path}: {id}");
+            ids.push(id.to_owned());
+        }
+    }
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids are unique");
+    for expected in [
+        "activateLicense",
+        "validateLicense",
+        "searchExtensions",
+        "openTicket",
+        "login",
+    ] {
+        assert!(ids.iter().any(|id| id == expected), "{expected} missing");
+    }
+
+    // `/docs` without the slash leads to the explorer.
+    let bare = app.get("/docs", None).await;
+    assert_eq!(bare.status(), 200, "followed to the explorer");
+    assert!(bare.url().path().ends_with("/docs/"), "{}", bare.url());
+    app.shutdown().await;
 }

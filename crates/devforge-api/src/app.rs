@@ -645,6 +645,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
             )
             .split_for_parts();
         app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            .service(web::redirect("/docs", "/docs/").permanent())
             .default_service(web::to(extract_errors::no_route))
             .wrap(from_fn(uri_limit))
             .wrap(cors(&origins))

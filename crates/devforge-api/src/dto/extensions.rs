@@ -129,6 +129,7 @@ pub struct ExtensionsQuery {
     pub tag: Option<String>,
     /// Order (default: relevance with `q`, downloads without).
     #[garde(skip)]
+    #[param(inline)]
     pub sort: Option<ExtSortDto>,
     /// Page number (from 1).
     #[garde(skip)]

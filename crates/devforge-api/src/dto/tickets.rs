@@ -166,6 +166,7 @@ pub struct TicketsQuery {
     pub q: Option<String>,
     /// Order (default `newest`).
     #[garde(skip)]
+    #[param(inline)]
     pub sort: Option<TicketSortDto>,
     /// Page number (from 1).
     #[garde(skip)]

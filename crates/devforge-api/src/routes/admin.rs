@@ -13,6 +13,7 @@ use devforge_identity::{UserFilter, UserPatch};
 
 /// Lists accounts, filtered by role and email text.
 #[utoipa::path(
+    operation_id = "listUsers",
     tag = "admin",
     security(("bearer" = [])),
     params(UsersQuery),
@@ -48,6 +49,7 @@ pub async fn list_users(
 
 /// Changes an account's role or disables it. Disabling ends its sessions at once.
 #[utoipa::path(
+    operation_id = "updateUser",
     tag = "admin",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Account id")),
@@ -82,6 +84,7 @@ pub async fn update_user(
 
 /// Figures for the admin dashboard.
 #[utoipa::path(
+    operation_id = "getDashboardStats",
     tag = "admin",
     security(("bearer" = [])),
     responses(
@@ -112,6 +115,7 @@ pub async fn stats(
 
 /// The audit trail, newest first.
 #[utoipa::path(
+    operation_id = "listAuditEvents",
     tag = "admin",
     security(("bearer" = [])),
     params(PageQuery),

@@ -39,6 +39,7 @@ fn voter(state: &AppState, req: &HttpRequest, caller: Option<Principal>) -> Vote
 
 /// Writes an article (staff); its text is revision 1.
 #[utoipa::path(
+    operation_id = "createArticle",
     tag = "knowledge base",
     security(("bearer" = [])),
     request_body = CreateArticleRequest,
@@ -74,6 +75,7 @@ pub async fn create_article(
 
 /// Published articles (staff may ask for other statuses); ranked with snippets for `q`.
 #[utoipa::path(
+    operation_id = "listArticles",
     tag = "knowledge base",
     params(ArticlesQuery),
     responses(
@@ -106,6 +108,7 @@ pub async fn list_articles(
 
 /// Reads an article (published for everyone, any status for staff) and counts the view.
 #[utoipa::path(
+    operation_id = "getArticle",
     tag = "knowledge base",
     params(("slug" = String, Path, description = "Article slug")),
     responses(
@@ -128,6 +131,7 @@ pub async fn get_article(
 
 /// Changes an article (staff); a new title or body becomes the next revision.
 #[utoipa::path(
+    operation_id = "updateArticle",
     tag = "knowledge base",
     security(("bearer" = [])),
     params(("slug" = String, Path, description = "Article slug")),
@@ -164,6 +168,7 @@ pub async fn update_article(
 
 /// Archives an article (staff): it leaves the public list; its history stays.
 #[utoipa::path(
+    operation_id = "archiveArticle",
     tag = "knowledge base",
     security(("bearer" = [])),
     params(("slug" = String, Path, description = "Article slug")),
@@ -189,6 +194,7 @@ pub async fn archive_article(
 
 /// An article's revisions, newest first (staff).
 #[utoipa::path(
+    operation_id = "listArticleRevisions",
     tag = "knowledge base",
     security(("bearer" = [])),
     params(("slug" = String, Path, description = "Article slug"), PageQuery),
@@ -216,6 +222,7 @@ pub async fn list_revisions(
 
 /// One revision (staff).
 #[utoipa::path(
+    operation_id = "getArticleRevision",
     tag = "knowledge base",
     security(("bearer" = [])),
     params(
@@ -245,6 +252,7 @@ pub async fn get_revision(
 
 /// Makes an old revision's text current again, as a new revision (staff).
 #[utoipa::path(
+    operation_id = "restoreArticleRevision",
     tag = "knowledge base",
     security(("bearer" = [])),
     params(
@@ -275,6 +283,7 @@ pub async fn restore_revision(
 /// Says whether a published article helped: one vote per account (changeable), or per
 /// anonymous client per day.
 #[utoipa::path(
+    operation_id = "sendArticleFeedback",
     tag = "knowledge base",
     params(("slug" = String, Path, description = "Article slug")),
     request_body = FeedbackRequest,

@@ -10,6 +10,7 @@ use devforge_identity::{RefreshToken, Registration};
 
 /// Creates an account and logs it in.
 #[utoipa::path(
+    operation_id = "register",
     tag = "auth",
     request_body = RegisterRequest,
     responses(
@@ -38,6 +39,7 @@ pub async fn register(
 
 /// Logs in with email and password.
 #[utoipa::path(
+    operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -65,6 +67,7 @@ pub async fn login(
 
 /// Exchanges a refresh token for a new token pair; the old refresh token stops working.
 #[utoipa::path(
+    operation_id = "refreshSession",
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -85,6 +88,7 @@ pub async fn refresh(
 
 /// Ends the session of a refresh token.
 #[utoipa::path(
+    operation_id = "logout",
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -106,6 +110,7 @@ pub async fn logout(
 
 /// The caller's own account.
 #[utoipa::path(
+    operation_id = "getCurrentUser",
     tag = "auth",
     security(("bearer" = [])),
     responses(

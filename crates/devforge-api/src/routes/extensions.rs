@@ -29,6 +29,7 @@ use futures_util::TryStreamExt as _;
 /// prove it is current, from the database, without facets and with `total` capped at
 /// 10,000 listings or 1,000 search results.
 #[utoipa::path(
+    operation_id = "searchExtensions",
     tag = "marketplace",
     params(ExtensionsQuery),
     responses(
@@ -59,6 +60,7 @@ pub async fn list_extensions(
 
 /// Lists a new extension (any logged-in user); it is public once a version is approved.
 #[utoipa::path(
+    operation_id = "createExtension",
     tag = "marketplace",
     security(("bearer" = [])),
     request_body = CreateExtensionRequest,
@@ -95,6 +97,7 @@ pub async fn create_extension(
 
 /// An extension with its public versions (all versions for its owner and admins).
 #[utoipa::path(
+    operation_id = "getExtension",
     tag = "marketplace",
     params(("name" = String, Path, description = "Extension name")),
     responses(
@@ -117,6 +120,7 @@ pub async fn get_extension(
 
 /// Edits an extension's listing (its owner or an admin).
 #[utoipa::path(
+    operation_id = "updateExtension",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name")),
@@ -163,6 +167,7 @@ pub async fn update_extension(
 /// once uploaded. Each publisher may have `DEVFORGE_MAX_PENDING_VERSIONS` versions waiting
 /// for review and `DEVFORGE_PUBLISHER_QUOTA_BYTES` of packages stored.
 #[utoipa::path(
+    operation_id = "uploadExtensionVersion",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), UploadQuery),
@@ -236,6 +241,7 @@ async fn yank_to(
 /// Yanks a version (its owner or an admin): still downloadable by exact version, never
 /// the latest.
 #[utoipa::path(
+    operation_id = "yankExtensionVersion",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
@@ -257,6 +263,7 @@ pub async fn yank(
 
 /// Undoes a yank (its owner or an admin).
 #[utoipa::path(
+    operation_id = "unyankExtensionVersion",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
@@ -278,6 +285,7 @@ pub async fn unyank(
 
 /// Approves a pending version (admins): it becomes public.
 #[utoipa::path(
+    operation_id = "approveExtensionVersion",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
@@ -311,6 +319,7 @@ pub async fn approve(
 
 /// Rejects a pending version with a reason the owner sees (admins).
 #[utoipa::path(
+    operation_id = "rejectExtensionVersion",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
@@ -383,6 +392,7 @@ async fn serve(
 /// Downloads a version's package (yanked versions too, by exact version) and counts it. A
 /// paid extension needs a logged-in user holding a license with its entitlement.
 #[utoipa::path(
+    operation_id = "downloadExtensionVersion",
     tag = "marketplace",
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
     responses(
@@ -403,6 +413,7 @@ pub async fn download_version(
 
 /// Downloads the latest version's package and counts it.
 #[utoipa::path(
+    operation_id = "downloadLatestExtensionVersion",
     tag = "marketplace",
     params(("name" = String, Path, description = "Extension name")),
     responses(
@@ -422,6 +433,7 @@ pub async fn download_latest(
 
 /// Download figures (its owner or an admin): total, per version, daily for 90 days.
 #[utoipa::path(
+    operation_id = "getExtensionStats",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name")),
@@ -447,6 +459,7 @@ pub async fn extension_stats(
 
 /// A public extension's reviews, newest first.
 #[utoipa::path(
+    operation_id = "listExtensionReviews",
     tag = "marketplace",
     params(("name" = String, Path, description = "Extension name"), PageQuery),
     responses(
@@ -467,6 +480,7 @@ pub async fn list_reviews(
 
 /// Reviews a public extension: once per user, never one's own.
 #[utoipa::path(
+    operation_id = "createExtensionReview",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name")),
@@ -503,6 +517,7 @@ pub async fn create_review(
 
 /// Edits one's own review.
 #[utoipa::path(
+    operation_id = "editExtensionReview",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name")),
@@ -537,6 +552,7 @@ pub async fn edit_review(
 
 /// Removes one's own review, or (admins) anyone's, named by `author`.
 #[utoipa::path(
+    operation_id = "deleteExtensionReview",
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), DeleteReviewQuery),
@@ -564,6 +580,7 @@ pub async fn delete_review(
 
 /// The caller's extensions with their review state and every version.
 #[utoipa::path(
+    operation_id = "listMyExtensions",
     tag = "marketplace",
     security(("bearer" = [])),
     params(PageQuery),
@@ -588,6 +605,7 @@ pub async fn my_extensions(
 
 /// Versions waiting for review, oldest first (admins).
 #[utoipa::path(
+    operation_id = "listPendingExtensionVersions",
     tag = "admin",
     security(("bearer" = [])),
     params(PageQuery),

@@ -27,6 +27,7 @@ fn license_id(raw: &str) -> Result<LicenseId, ApiError> {
 
 /// Issues a license with a new key (admins).
 #[utoipa::path(
+    operation_id = "issueLicense",
     tag = "licenses",
     security(("bearer" = [])),
     request_body = IssueLicenseRequest,
@@ -67,6 +68,7 @@ pub async fn issue_license(
 
 /// Licenses: one's own; admins see all and may filter by owner.
 #[utoipa::path(
+    operation_id = "listLicenses",
     tag = "licenses",
     security(("bearer" = [])),
     params(LicensesQuery),
@@ -98,6 +100,7 @@ pub async fn list_licenses(
 
 /// The keys that verify offline certificates, as a JWK set.
 #[utoipa::path(
+    operation_id = "getLicensePublicKeys",
     tag = "licenses",
     responses((status = 200, description = "Ed25519 public keys, current first", body = JwkSetResponse))
 )]
@@ -108,6 +111,7 @@ pub async fn public_keys(state: web::Data<AppState>) -> web::Json<JwkSetResponse
 
 /// Activates a license on a machine; the key is the credential.
 #[utoipa::path(
+    operation_id = "activateLicense",
     tag = "licenses",
     request_body = ActivateRequest,
     responses(
@@ -149,6 +153,7 @@ pub async fn activate(
 
 /// Frees the seat of a machine; the key is the credential. Throttled per license.
 #[utoipa::path(
+    operation_id = "deactivateLicense",
     tag = "licenses",
     request_body = DeactivateRequest,
     responses(
@@ -172,6 +177,7 @@ pub async fn deactivate(
 
 /// Validates a key (every IDE start): always 200 for a well-formed request.
 #[utoipa::path(
+    operation_id = "validateLicense",
     tag = "licenses",
     request_body = ValidateRequest,
     responses(
@@ -199,6 +205,7 @@ pub async fn validate(
 
 /// One license with its key (owner or admin; anyone else gets 404).
 #[utoipa::path(
+    operation_id = "getLicense",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id")),
@@ -223,6 +230,7 @@ pub async fn get_license(
 
 /// Extends a license (admins): from the later of now and its expiry.
 #[utoipa::path(
+    operation_id = "renewLicense",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id")),
@@ -251,6 +259,7 @@ pub async fn renew(
 
 /// Revokes a license for good (admins).
 #[utoipa::path(
+    operation_id = "revokeLicense",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id")),
@@ -280,6 +289,7 @@ pub async fn revoke(
 
 /// Suspends an active license (admins).
 #[utoipa::path(
+    operation_id = "suspendLicense",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id")),
@@ -309,6 +319,7 @@ pub async fn suspend(
 
 /// Reinstates a suspended license (admins).
 #[utoipa::path(
+    operation_id = "reinstateLicense",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id")),
@@ -335,6 +346,7 @@ pub async fn reinstate(
 
 /// A license's history (owner or admin).
 #[utoipa::path(
+    operation_id = "listLicenseEvents",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id"), PageQuery),
@@ -361,6 +373,7 @@ pub async fn events(
 
 /// The machines a license is active on (owner or admin).
 #[utoipa::path(
+    operation_id = "listLicenseActivations",
     tag = "licenses",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "License id")),
@@ -387,6 +400,7 @@ pub async fn activations(
 
 /// Frees a seat (owner: throttled; admin: not throttled).
 #[utoipa::path(
+    operation_id = "removeLicenseActivation",
     tag = "licenses",
     security(("bearer" = [])),
     params(

@@ -34,7 +34,7 @@ pub struct HealthResponse {
 }
 
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = HealthResponse)))]
+#[utoipa::path(operation_id = "getLiveness", tag = "operations", responses((status = 200, body = HealthResponse)))]
 #[get("/health/live")]
 pub async fn live() -> web::Json<HealthResponse> {
     web::Json(HealthResponse {
@@ -47,6 +47,7 @@ pub async fn live() -> web::Json<HealthResponse> {
 /// The process can serve: the database answers and the listing index has been built
 /// (until then every search would be read from the database, far slower).
 #[utoipa::path(
+    operation_id = "getReadiness",
     tag = "operations",
     responses(
         (status = 200, body = HealthResponse),
@@ -82,6 +83,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
 
 /// Prometheus text exposition.
 #[utoipa::path(
+    operation_id = "getMetrics",
     tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
 )]

@@ -52,6 +52,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
 /// Starts paying for a product: creates the Stripe PaymentIntent the app confirms with
 /// Stripe.js. The same `Idempotency-Key` and body return the same payment.
 #[utoipa::path(
+    operation_id = "createPayment",
     tag = "payments",
     security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Makes retries safe: 1-255 visible ASCII characters")),
@@ -93,6 +94,7 @@ pub async fn create_payment(
 
 /// Payments: one's own; support and admins see all and may filter by payer and status.
 #[utoipa::path(
+    operation_id = "listPayments",
     tag = "payments",
     security(("bearer" = [])),
     params(PaymentsQuery),
@@ -134,6 +136,7 @@ pub async fn list_payments(
 
 /// One payment with its refunds and license (its payer, support or admins).
 #[utoipa::path(
+    operation_id = "getPayment",
     tag = "payments",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Payment id")),
@@ -158,6 +161,7 @@ pub async fn get_payment(
 
 /// Re-reads the payment from Stripe and applies what Stripe says (for a late webhook).
 #[utoipa::path(
+    operation_id = "confirmPayment",
     tag = "payments",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Payment id")),
@@ -182,6 +186,7 @@ pub async fn confirm_payment(
 
 /// Refunds (part of) a succeeded payment (admins); a refund in full revokes its license.
 #[utoipa::path(
+    operation_id = "refundPayment",
     tag = "payments",
     security(("bearer" = [])),
     params(
@@ -227,6 +232,7 @@ pub const WEBHOOK_MAX_BODY_BYTES: usize = 256 * 1024;
 /// replayed event changes nothing; unknown event types are recorded and acknowledged.
 /// Bodies over 256 KiB are refused with 413 before they are read.
 #[utoipa::path(
+    operation_id = "receiveStripeWebhook",
     tag = "payments",
     request_body(content = String, description = "A Stripe event, as Stripe signed it", content_type = "application/json"),
     responses(

@@ -21,6 +21,7 @@ fn sees_inactive(caller: MaybeAuthenticated) -> bool {
 
 /// The catalogue: active products (admins also see inactive ones).
 #[utoipa::path(
+    operation_id = "listProducts",
     tag = "products",
     params(ProductsQuery),
     responses(
@@ -44,6 +45,7 @@ pub async fn list_products(
 
 /// One product.
 #[utoipa::path(
+    operation_id = "getProduct",
     tag = "products",
     params(("sku" = String, Path, description = "Product SKU")),
     responses(
@@ -64,6 +66,7 @@ pub async fn get_product(
 
 /// Adds a product (admins).
 #[utoipa::path(
+    operation_id = "createProduct",
     tag = "products",
     security(("bearer" = [])),
     request_body = CreateProductRequest,
@@ -103,6 +106,7 @@ pub async fn create_product(
 
 /// Changes a product (admins); licenses already issued keep their terms.
 #[utoipa::path(
+    operation_id = "updateProduct",
     tag = "products",
     security(("bearer" = [])),
     params(("sku" = String, Path, description = "Product SKU")),

@@ -38,6 +38,7 @@ fn assignee_filter(raw: Option<&str>, caller: &Principal) -> Result<AssigneeFilt
 
 /// Opens a ticket; the body is its first message.
 #[utoipa::path(
+    operation_id = "openTicket",
     tag = "support",
     security(("bearer" = [])),
     request_body = OpenTicketRequest,
@@ -106,6 +107,7 @@ pub async fn open_ticket(
 
 /// Tickets: customers see their own; staff see all and may filter by assignee.
 #[utoipa::path(
+    operation_id = "listTickets",
     tag = "support",
     security(("bearer" = [])),
     params(TicketsQuery),
@@ -141,6 +143,7 @@ pub async fn list_tickets(
 
 /// One ticket (its requester or staff).
 #[utoipa::path(
+    operation_id = "getTicket",
     tag = "support",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),
@@ -165,6 +168,7 @@ pub async fn get_ticket(
 
 /// Changes status, priority or category (staff); the requester may only close or reopen.
 #[utoipa::path(
+    operation_id = "updateTicket",
     tag = "support",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),
@@ -200,6 +204,7 @@ pub async fn update_ticket(
 
 /// Assigns a ticket to a support or admin account, or unassigns it (staff).
 #[utoipa::path(
+    operation_id = "assignTicket",
     tag = "support",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),
@@ -229,6 +234,7 @@ pub async fn assign_ticket(
 
 /// Posts a reply (or, for staff, an internal note customers never see).
 #[utoipa::path(
+    operation_id = "postTicketMessage",
     tag = "support",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),
@@ -264,6 +270,7 @@ pub async fn post_message(
 
 /// The thread, oldest first; internal notes only for staff.
 #[utoipa::path(
+    operation_id = "listTicketMessages",
     tag = "support",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Ticket id"), PageQuery),
@@ -290,6 +297,7 @@ pub async fn list_messages(
 
 /// Every change of the ticket, oldest first.
 #[utoipa::path(
+    operation_id = "listTicketEvents",
     tag = "support",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Ticket id"), PageQuery),
