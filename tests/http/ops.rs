@@ -185,6 +185,17 @@ async fn the_openapi_document_holds_together_and_names_every_operation() {
         assert!(ids.iter().any(|id| id == expected), "{expected} missing");
     }
 
+    // What the server serves is the committed document the clients are generated from.
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/openapi.json");
+    let committed: serde_json::Value = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| panic!("{file} is missing or not JSON"));
+    assert!(
+        committed == spec,
+        "the served document differs from clients/openapi.json: run `cargo xtask openapi`"
+    );
+
     // `/docs` without the slash leads to the explorer.
     let bare = app.get("/docs", None).await;
     assert_eq!(bare.status(), 200, "followed to the explorer");

@@ -9,6 +9,8 @@
 //!   of the inner crates, then `test`.
 //! - `bench validate`: the license-validation load benchmark (see `bench.rs`);
 //!   `bench search`: the marketplace listings benchmark (see `search.rs`).
+//! - `openapi`: writes the server's OpenAPI document to `clients/openapi.json` (from the
+//!   routes, without serving), which the clients are generated from.
 //! - `cluster`: three release instances behind nginx on one PostgreSQL, Redis and S3 store,
 //!   and the invariants that must hold across them (see `cluster.rs`).
 //!
@@ -20,7 +22,7 @@ mod search;
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]|cluster>";
+const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]|cluster|openapi>";
 
 /// Crates that must never depend on the web framework or the ORM.
 const INNER_CRATES: [&str; 6] = [
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
         Some("cluster") => cluster::run(&args[1..]),
+        Some("openapi") => write_openapi(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -125,6 +128,39 @@ fn cargo(fixed: &[&str], extra: &[String]) -> Result<(), String> {
     } else {
         Err(format!("`cargo {}` failed ({status})", fixed.join(" ")))
     }
+}
+
+/// Where the committed OpenAPI document lives.
+const OPENAPI_FILE: &str = "clients/openapi.json";
+
+fn write_openapi() -> Result<(), String> {
+    let output = cargo_command()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "devforge-api",
+            "--bin",
+            "devforge",
+            "--",
+            "openapi",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`devforge openapi` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let file = root.join(OPENAPI_FILE);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&file, &output.stdout).map_err(|e| format!("{}: {e}", file.display()))?;
+    println!("wrote {OPENAPI_FILE} ({} bytes)", output.stdout.len());
+    Ok(())
 }
 
 fn test(extra: &[String]) -> Result<(), String> {

@@ -1,25 +1,22 @@
 //! The composition root: builds the adapters, hands them to the services, and mounts the
 //! routes with their middleware. Nothing else in the workspace names concrete adapters.
 
+use crate::api_routes;
 use crate::background::RuntimeBackground;
 use crate::desk::{LicensingDesk, LicensingEntitlements};
+use crate::extract_errors;
 use crate::metrics::Metrics;
 use crate::middleware::shared_rate_limit::{Rate, SharedLimits};
 use crate::middleware::{
     cors::cors, observe::observe, problem_fallback::problem_fallback, rate_limit,
-    security_headers::security_headers, shared_rate_limit, uri_limit::uri_limit,
+    security_headers::security_headers, uri_limit::uri_limit,
 };
 use crate::openapi::ApiDoc;
-use crate::routes::{
-    admin, articles, auth, extensions, licenses, ops, payments, products, tickets,
-};
 use crate::secrets;
 use crate::settings::Settings;
 use crate::state::{AppState, Billing, Licensing};
-use crate::{extract, extract_errors};
-use actix_governor::Governor;
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::{Condition, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use chrono::Duration;
 use devforge_billing::{BillingConfig, BillingService};
@@ -46,7 +43,7 @@ use sha2::{Digest as _, Sha256};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::OpenApi as _;
-use utoipa_actix_web::{AppExt as _, scope};
+use utoipa_actix_web::AppExt as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// How many listed extensions an instance keeps in memory at most, over all kept pages
@@ -505,7 +502,12 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
     )
     .map_err(StartupError::Config)?;
     // In-process limits count only where Redis does not count for every instance.
-    let limited = settings.rate_limit_enabled && state.shared_rate_limits.is_none();
+    let limiters = api_routes::Limiters {
+        enabled: settings.rate_limit_enabled && state.shared_rate_limits.is_none(),
+        general,
+        credentials,
+        license_keys: key_routes,
+    };
     let origins = settings.cors_origins.clone();
     if let Some(bad) = origins.iter().find(|origin| !is_origin(origin)) {
         return Err(StartupError::Config(format!(
@@ -519,7 +521,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         let database = pools[worker % pools.len()].clone();
         let data = web::Data::new(state.on_database(database, Arc::clone(&pools)));
         let (json, path, query) = extract_errors::configure(max_body);
-        let (app, api) = App::new()
+        let app = App::new()
             .app_data(data)
             .app_data(json)
             // Packages stream past this limit (their own is checked while they arrive).
@@ -527,123 +529,8 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
             .app_data(path)
             .app_data(query)
             .into_utoipa_app()
-            .openapi(ApiDoc::openapi())
-            .service(ops::live)
-            .service(ops::ready)
-            .service(ops::metrics)
-            .service(
-                scope("/v1")
-                    .wrap(Condition::new(limited, Governor::new(&general)))
-                    .wrap(from_fn(shared_rate_limit::general_limit))
-                    .service(
-                        scope("/auth")
-                            .wrap(Condition::new(limited, Governor::new(&credentials)))
-                            .wrap(from_fn(shared_rate_limit::credential_limit))
-                            .service(auth::register)
-                            .service(auth::login)
-                            .service(auth::refresh)
-                            .service(auth::logout)
-                            .service(auth::me),
-                    )
-                    .service(
-                        scope("/products")
-                            .service(products::list_products)
-                            .service(products::create_product)
-                            .service(products::get_product)
-                            .service(products::update_product),
-                    )
-                    .service(
-                        scope("/licenses")
-                            .wrap(Condition::new(limited, Governor::new(&key_routes)))
-                            .wrap(from_fn(shared_rate_limit::license_key_limit))
-                            .service(licenses::issue_license)
-                            .service(licenses::list_licenses)
-                            .service(licenses::public_keys)
-                            .service(licenses::activate)
-                            .service(licenses::deactivate)
-                            .service(licenses::validate)
-                            .service(licenses::get_license)
-                            .service(licenses::renew)
-                            .service(licenses::revoke)
-                            .service(licenses::suspend)
-                            .service(licenses::reinstate)
-                            .service(licenses::events)
-                            .service(licenses::activations)
-                            .service(licenses::remove_activation),
-                    )
-                    .service(
-                        scope("/payments")
-                            .wrap(from_fn(extract::logged_in))
-                            .service(payments::create_payment)
-                            .service(payments::list_payments)
-                            .service(payments::get_payment)
-                            .service(payments::confirm_payment)
-                            .service(payments::refund_payment),
-                    )
-                    .service(
-                        scope("/webhooks")
-                            .app_data(web::PayloadConfig::new(payments::WEBHOOK_MAX_BODY_BYTES))
-                            .service(payments::stripe_webhook),
-                    )
-                    .service(
-                        scope("/extensions")
-                            .service(extensions::list_extensions)
-                            .service(extensions::create_extension)
-                            .service(extensions::get_extension)
-                            .service(extensions::update_extension)
-                            .service(extensions::upload_version)
-                            .service(extensions::yank)
-                            .service(extensions::unyank)
-                            .service(extensions::approve)
-                            .service(extensions::reject)
-                            .service(extensions::download_version)
-                            .service(extensions::download_latest)
-                            .service(extensions::extension_stats)
-                            .service(extensions::list_reviews)
-                            .service(extensions::create_review)
-                            .service(extensions::edit_review)
-                            .service(extensions::delete_review),
-                    )
-                    .service(
-                        scope("/me")
-                            .wrap(from_fn(extract::logged_in))
-                            .service(extensions::my_extensions),
-                    )
-                    .service(
-                        scope("/support/tickets")
-                            .wrap(from_fn(extract::logged_in))
-                            .service(tickets::open_ticket)
-                            .service(tickets::list_tickets)
-                            .service(tickets::get_ticket)
-                            .service(tickets::update_ticket)
-                            .service(tickets::assign_ticket)
-                            .service(tickets::post_message)
-                            .service(tickets::list_messages)
-                            .service(tickets::list_events),
-                    )
-                    .service(
-                        scope("/kb/articles")
-                            .service(articles::create_article)
-                            .service(articles::list_articles)
-                            .service(articles::get_article)
-                            .service(articles::update_article)
-                            .service(articles::archive_article)
-                            .service(articles::list_revisions)
-                            .service(articles::get_revision)
-                            .service(articles::restore_revision)
-                            .service(articles::feedback),
-                    )
-                    .service(
-                        scope("/admin")
-                            .wrap(from_fn(extract::admins_only))
-                            .service(admin::list_users)
-                            .service(admin::update_user)
-                            .service(admin::stats)
-                            .service(admin::audit)
-                            .service(extensions::pending_versions),
-                    ),
-            )
-            .split_for_parts();
+            .openapi(ApiDoc::openapi());
+        let (app, api) = api_routes::mount(app, &limiters).split_for_parts();
         app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
             .service(web::redirect("/docs", "/docs/").permanent())
             .default_service(web::to(extract_errors::no_route))

@@ -1,5 +1,5 @@
 //! The `devforge` command line: `serve` (the default), `migrate`, `user create`,
-//! `billing reconcile`.
+//! `billing reconcile`, `openapi`.
 
 use crate::app::{self, MigrationPolicy, StartupError};
 use crate::settings::Settings;
@@ -41,6 +41,9 @@ enum Command {
         #[command(subcommand)]
         action: BillingAction,
     },
+    /// Print the OpenAPI document the server serves at `/openapi.json`, without serving
+    /// (or touching a database).
+    Openapi,
     /// Load-test helpers (for `cargo xtask bench`; never on a production database).
     #[command(hide = true)]
     Bench {
@@ -216,6 +219,13 @@ async fn execute(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             server.stop_on_signals();
             server.wait().await.map_err(|e| e.to_string())
+        }
+        Command::Openapi => {
+            let document = crate::api_routes::openapi_document()
+                .to_pretty_json()
+                .map_err(|e| e.to_string())?;
+            println!("{document}");
+            Ok(())
         }
         Command::Migrate { action } => migrate(&settings, action).await.map_err(|e| e.to_string()),
         Command::User {

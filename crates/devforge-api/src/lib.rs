@@ -5,6 +5,7 @@
 //! CORS, rate limit) → route → DTO (serde + garde) → domain types → service → port →
 //! adapter, and back through [`error::ApiError`] into one problem+json shape.
 
+pub mod api_routes;
 pub mod app;
 pub mod background;
 pub mod bench_extensions;
