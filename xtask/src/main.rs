@@ -4,7 +4,7 @@
 //!   (one implementation, two doors).
 //! - `billing ...`: likewise `devforge billing ...` (e.g. `billing reconcile --since 3d`).
 //! - `test`: the whole test suite (`cargo test --workspace`); PostgreSQL too when
-//!   `DEVFORGE_TEST_POSTGRES_URL` is set.
+//!   `DEVFORGE_TEST_POSTGRES_URL` is set; then the TypeScript client's flows in Node.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
 //!   of the inner crates, then `test`.
 //! - `bench validate`: the license-validation load benchmark (see `bench.rs`);
@@ -164,7 +164,48 @@ fn write_openapi() -> Result<(), String> {
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
-    cargo(&["test", "--workspace"], extra)
+    cargo(&["test", "--workspace"], extra)?;
+    client_tests()
+}
+
+/// The TypeScript client's flows (`clients/typescript/test/`) against the `devforge` binary
+/// `cargo test` just built: whenever `node` is installed, and always under `CI=true`.
+fn client_tests() -> Result<(), String> {
+    let in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    let has_node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !has_node {
+        if in_ci {
+            return Err("CI=true but node is not installed: the client tests need Node 18+".into());
+        }
+        println!("skipped: the TypeScript client tests (node is not installed)");
+        return Ok(());
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
+        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        std::path::PathBuf::from,
+    );
+    let binary = target.join("debug").join("devforge");
+    let client = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/typescript");
+    let npm = |args: &[&str]| -> Result<(), String> {
+        let status = Command::new("npm")
+            .args(args)
+            .current_dir(&client)
+            .env("DEVFORGE_BIN", &binary)
+            .status()
+            .map_err(|e| format!("cannot run npm: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`npm {}` failed ({status})", args.join(" ")))
+        }
+    };
+    if !client.join("node_modules").is_dir() {
+        npm(&["ci", "--no-audit", "--no-fund"])?;
+    }
+    npm(&["test"])
 }
 
 fn ci() -> Result<(), String> {

@@ -44,3 +44,5 @@ export function isProblem(value: unknown): value is Problem {
   const fields = value as { code?: unknown; status?: unknown };
   return typeof fields.code === "string" && typeof fields.status === "number";
 }
+
+export { verifyOfflineCertificate } from "./offline.js";
