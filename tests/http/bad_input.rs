@@ -151,8 +151,9 @@ on_every_backend! {
 on_every_backend! {
     async fn unknown_routes_and_methods_are_problems_too(app) {
         assert_problem(app.get("/v1/nothing-here", None).await, 404, "not_found").await;
-        assert_problem(app.get("/v1/auth/register", None).await, 404, "not_found").await;
-        assert_problem(app.send(Method::DELETE, "/v1/auth/me", None, None).await, 404, "not_found").await;
+        // A path that exists, with a method it does not take.
+        assert_problem(app.get("/v1/auth/register", None).await, 405, "method_not_allowed").await;
+        assert_problem(app.send(Method::DELETE, "/v1/auth/me", None, None).await, 405, "method_not_allowed").await;
     }
 }
 

@@ -6,6 +6,8 @@ mod bad_input;
 mod billing;
 mod body_limits;
 mod concurrency;
+mod contract;
+mod fuzz;
 mod knowledge_base;
 mod licensing;
 mod marketplace;

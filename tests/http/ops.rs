@@ -139,6 +139,36 @@ fn references(value: &serde_json::Value, found: &mut Vec<String>) {
     }
 }
 
+/// Path parameters are exactly the path's `{placeholders}`; everything else is a query or
+/// header parameter, so a client puts each where the server reads it.
+fn assert_parameters_fit_the_path(path: &str, id: &str, operation: &serde_json::Value) {
+    let placeholders: Vec<&str> = path
+        .split('/')
+        .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+        .collect();
+    let mut in_path = Vec::new();
+    for parameter in operation["parameters"].as_array().into_iter().flatten() {
+        let name = parameter["name"].as_str().unwrap_or_default();
+        match parameter["in"].as_str() {
+            Some("path") => {
+                assert!(
+                    placeholders.contains(&name),
+                    "{id}: {name} is not in {path}"
+                );
+                in_path.push(name);
+            }
+            Some("query" | "header") => {}
+            other => panic!("{id}: {name} in {other:?}"),
+        }
+    }
+    for placeholder in placeholders {
+        assert!(
+            in_path.contains(&placeholder),
+            "{id}: {{{placeholder}}} undescribed"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_holds_together_and_names_every_operation() {
     let app = TestApp::spawn(devforge_tests::Backend::Sqlite).await;
@@ -149,14 +179,20 @@ async fn the_openapi_document_holds_together_and_names_every_operation() {
     references(&spec, &mut refs);
     assert!(!refs.is_empty());
     for target in &refs {
-        let name = target
-            .strip_prefix("#/components/schemas/")
+        let (kind, name) = target
+            .strip_prefix("#/components/")
+            .and_then(|rest| rest.split_once('/'))
             .unwrap_or_else(|| panic!("{target}"));
         assert!(
-            spec["components"]["schemas"][name].is_object(),
+            matches!(kind, "schemas" | "responses") && spec["components"][kind][name].is_object(),
             "{target} does not exist"
         );
     }
+    assert!(
+        refs.iter()
+            .any(|r| r == "#/components/responses/NotLoggedIn"),
+        "the shared problem responses are referred to"
+    );
 
     // Every operation has a stable camelCase id, used once.
     let mut ids = Vec::new();
@@ -169,6 +205,21 @@ async fn the_openapi_document_holds_together_and_names_every_operation() {
                 && id.chars().all(|c| c.is_ascii_alphanumeric());
             assert!(camel, "{method} {path}: {id}");
             ids.push(id.to_owned());
+            assert_parameters_fit_the_path(path, id, operation);
+            let responses = &operation["responses"];
+            if operation["requestBody"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses[status].is_object(),
+                        "{id}: no {status} for its body"
+                    );
+                }
+            }
+            if path.starts_with("/v1/") {
+                assert!(responses["429"].is_object(), "{id}: no 429");
+                let needs_database = id != "getLicensePublicKeys";
+                assert_eq!(responses["503"].is_object(), needs_database, "{id}: 503");
+            }
         }
     }
     let count = ids.len();

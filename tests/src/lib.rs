@@ -19,10 +19,11 @@ use std::sync::Once;
 
 pub mod cluster;
 pub mod nginx;
-mod python_fakes;
+pub mod python_fakes;
 pub mod raw_http;
 pub mod redis_server;
 pub mod s3;
+pub mod schemathesis;
 pub mod server_process;
 pub mod stripe;
 pub mod tcp_gate;

@@ -4,7 +4,8 @@
 //!   (one implementation, two doors).
 //! - `billing ...`: likewise `devforge billing ...` (e.g. `billing reconcile --since 3d`).
 //! - `test`: the whole test suite (`cargo test --workspace`); PostgreSQL too when
-//!   `DEVFORGE_TEST_POSTGRES_URL` is set; then the TypeScript client's flows in Node.
+//!   `DEVFORGE_TEST_POSTGRES_URL` is set; then the licensing example that wires the crates
+//!   without HTTP, and the TypeScript client's flows in Node.
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
 //!   of the inner crates, then `test`.
 //! - `bench validate`: the license-validation load benchmark (see `bench.rs`);
@@ -131,6 +132,17 @@ fn cargo(fixed: &[&str], extra: &[String]) -> Result<(), String> {
 }
 
 /// Where the committed OpenAPI document lives.
+/// The workspace this run belongs to, from the `CARGO_MANIFEST_DIR` cargo sets when it runs
+/// xtask (read at run time: two checkouts sharing one build directory share this binary).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            std::path::PathBuf::from,
+        )
+        .join("..")
+}
+
 const OPENAPI_FILE: &str = "clients/openapi.json";
 
 fn write_openapi() -> Result<(), String> {
@@ -153,7 +165,7 @@ fn write_openapi() -> Result<(), String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = workspace_root();
     let file = root.join(OPENAPI_FILE);
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -165,7 +177,28 @@ fn write_openapi() -> Result<(), String> {
 
 fn test(extra: &[String]) -> Result<(), String> {
     cargo(&["test", "--workspace"], extra)?;
+    // A Rust service wiring licensing to the database with no HTTP (built by `cargo test`).
+    cargo(
+        &[
+            "run",
+            "--quiet",
+            "--package",
+            "devforge-persistence",
+            "--example",
+            "license_without_http",
+        ],
+        cargo_flags(extra),
+    )?;
     client_tests()
+}
+
+/// The flags meant for cargo itself (`--locked`, ...): what comes before a `--`, after
+/// which the arguments belong to the test binaries.
+fn cargo_flags(extra: &[String]) -> &[String] {
+    extra
+        .iter()
+        .position(|arg| arg == "--")
+        .map_or(extra, |end| &extra[..end])
 }
 
 /// The TypeScript client's flows (`clients/typescript/test/`) against the `devforge` binary
@@ -184,11 +217,11 @@ fn client_tests() -> Result<(), String> {
         return Ok(());
     }
     let target = std::env::var("CARGO_TARGET_DIR").map_or_else(
-        |_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        |_| workspace_root().join("target"),
         std::path::PathBuf::from,
     );
     let binary = target.join("debug").join("devforge");
-    let client = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/typescript");
+    let client = workspace_root().join("clients/typescript");
     let npm = |args: &[&str]| -> Result<(), String> {
         let status = Command::new("npm")
             .args(args)

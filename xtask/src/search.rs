@@ -47,7 +47,7 @@ struct Options {
 
 /// Where the committed benchmark data lives.
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+    crate::workspace_root().join("xtask/data")
 }
 
 impl Options {

@@ -3070,7 +3070,127 @@ export interface components {
             yanked: boolean;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The body is larger than this route takes (`payload_too_large`) */
+        BodyTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The database does not answer, is restarting or is too busy (`database_unavailable`); retry after `Retry-After` seconds */
+        DatabaseUnavailable: {
+            headers: {
+                /** @description Seconds after which a retry is likely to succeed */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request head is far too large; refused before routing, without a body */
+        HeadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description Not an admin (`forbidden`) */
+        NotAdmin: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description What the path names does not exist, or is not yours to see */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not logged in: no access token, or one that is malformed, expired or revoked (`unauthorized`) */
+        NotLoggedIn: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not support staff or an admin (`forbidden`) */
+        NotStaff: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description This server takes no payments: no Stripe key is configured (`payments_not_configured`) */
+        PaymentsNotConfigured: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too many requests from this client (`rate_limited`); retry after `Retry-After` seconds */
+        RateLimited: {
+            headers: {
+                /** @description Seconds until a request is allowed again */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The path, query string or body cannot be read (`invalid_path`, `invalid_query`, `invalid_json`) */
+        Unreadable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body is not of the documented media type (`unsupported_media_type`) */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The path and query string are longer than 8 KiB (`uri_too_long`) */
+        UriTooLong: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A field breaks its rules (`validation_failed`, with `errors` naming each field) */
+        ValidationFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -3095,6 +3215,8 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            431: components["responses"]["HeadTooLarge"];
         };
     };
     getReadiness: {
@@ -3114,6 +3236,8 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            431: components["responses"]["HeadTooLarge"];
             /** @description Database unreachable, or the listing index still being built */
             503: {
                 headers: {
@@ -3143,18 +3267,20 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            431: components["responses"]["HeadTooLarge"];
         };
     };
     listAuditEvents: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3168,36 +3294,26 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_AuditEntryResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listPendingExtensionVersions: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3211,24 +3327,14 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_PendingVersionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getDashboardStats: {
@@ -3249,40 +3355,28 @@ export interface operations {
                     "application/json": components["schemas"]["StatsResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listUsers: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only this role. */
-                role: components["schemas"]["RoleDto"] | null;
+                role?: components["schemas"]["RoleDto"];
                 /** @description Only emails containing this text. */
-                email: string | null;
+                email?: string;
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3305,24 +3399,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateUser: {
@@ -3359,24 +3442,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such account */
             404: {
                 headers: {
@@ -3395,6 +3462,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid body */
             422: {
                 headers: {
@@ -3404,6 +3474,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     login: {
@@ -3428,6 +3501,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description Wrong email or password (`invalid_credentials`) */
             401: {
                 headers: {
@@ -3446,6 +3520,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Malformed email */
             422: {
                 headers: {
@@ -3464,6 +3541,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     logout: {
@@ -3486,6 +3565,10 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["Unreadable"];
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Missing token */
             422: {
                 headers: {
@@ -3495,6 +3578,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getCurrentUser: {
@@ -3524,6 +3610,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     refreshSession: {
@@ -3548,6 +3638,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description Invalid, expired or reused refresh token */
             401: {
                 headers: {
@@ -3557,15 +3648,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     register: {
@@ -3590,6 +3679,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description Email taken (`email_taken`) */
             409: {
                 headers: {
@@ -3599,6 +3689,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid email, weak password */
             422: {
                 headers: {
@@ -3608,35 +3701,29 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     searchExtensions: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Full text with prefix matching (`rust-an` finds `rust-analyzer`). */
-                q: string | null;
+                q?: string;
                 /** @description Only this category. */
-                category: components["schemas"]["ExtCategoryDto"] | null;
+                category?: components["schemas"]["ExtCategoryDto"];
                 /** @description Only with this tag. */
-                tag: string | null;
+                tag?: string;
                 /** @description Order (default: relevance with `q`, downloads without). */
-                sort: ("relevance" | "downloads" | "rating" | "newest" | "name") | null;
+                sort?: "relevance" | "downloads" | "rating" | "newest" | "name";
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3659,6 +3746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
             /** @description Bad filter */
             422: {
                 headers: {
@@ -3668,6 +3756,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     createExtension: {
@@ -3692,15 +3783,8 @@ export interface operations {
                     "application/json": components["schemas"]["ExtensionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description `name_taken`, or `name_too_similar` naming the existing extension */
             409: {
                 headers: {
@@ -3710,6 +3794,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad name, category, tags or links */
             422: {
                 headers: {
@@ -3719,6 +3806,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getExtension: {
@@ -3742,6 +3832,7 @@ export interface operations {
                     "application/json": components["schemas"]["ExtensionResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description No such public extension */
             404: {
                 headers: {
@@ -3751,6 +3842,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateExtension: {
@@ -3778,15 +3873,8 @@ export interface operations {
                     "application/json": components["schemas"]["ExtensionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description Not the owner or an admin */
             403: {
                 headers: {
@@ -3805,6 +3893,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad field */
             422: {
                 headers: {
@@ -3814,6 +3905,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     downloadLatestExtensionVersion: {
@@ -3837,6 +3931,7 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description `entitlement_required` */
             403: {
                 headers: {
@@ -3855,19 +3950,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listExtensionReviews: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number (from 1). */
+                page?: number;
+                /** @description Page size (1 to 100, default 20). */
+                per_page?: number;
+            };
             header?: never;
             path: {
                 /** @description Extension name */
                 name: string;
-                /** @description Page number (from 1). */
-                page: number | null;
-                /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
             };
             cookie?: never;
         };
@@ -3882,6 +3982,7 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_ReviewResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description No such public extension */
             404: {
                 headers: {
@@ -3891,6 +3992,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     editExtensionReview: {
@@ -3918,15 +4024,8 @@ export interface operations {
                     "application/json": components["schemas"]["ReviewResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such extension, or no review of yours */
             404: {
                 headers: {
@@ -3936,6 +4035,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Rating not 1-5 */
             422: {
                 headers: {
@@ -3945,6 +4047,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     createExtensionReview: {
@@ -3972,15 +4077,8 @@ export interface operations {
                     "application/json": components["schemas"]["ReviewResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description The owner */
             403: {
                 headers: {
@@ -4008,6 +4106,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Rating not 1-5, or text too long */
             422: {
                 headers: {
@@ -4017,17 +4118,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     deleteExtensionReview: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The author (admins); default: your own. */
+                author?: string;
+            };
             header?: never;
             path: {
                 /** @description Extension name */
                 name: string;
-                /** @description The author (admins); default: your own. */
-                author: string | null;
             };
             cookie?: never;
         };
@@ -4040,15 +4145,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description Another user's review, not being an admin */
             403: {
                 headers: {
@@ -4067,6 +4165,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getExtensionStats: {
@@ -4090,15 +4193,8 @@ export interface operations {
                     "application/json": components["schemas"]["DownloadStatsResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description Not the owner or an admin */
             403: {
                 headers: {
@@ -4117,28 +4213,36 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     uploadExtensionVersion: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description Semantic version, e.g. `1.2.0`. */
+                version: string;
+                /**
+                 * @description What changed, at most 500 characters: with the version and engine it must fit in
+                 *     the 8 KiB request target even when every character is percent-encoded UTF-8.
+                 */
+                changelog?: string;
+                /** @description Compatible IDE versions, a semver range (default `*`). */
+                engine?: string;
+            };
             header?: never;
             path: {
                 /** @description Extension name */
                 name: string;
-                /** @description Semantic version, e.g. `1.2.0`. */
-                version: string;
-                /** @description What changed. */
-                changelog: string;
-                /** @description Compatible IDE versions, a semver range (default `*`). */
-                engine: string;
             };
             cookie?: never;
         };
-        /** @description The package */
-        requestBody: {
+        /** @description The package: its bytes as they are, at most `DEVFORGE_MAX_PACKAGE_BYTES` */
+        requestBody?: {
             content: {
-                "application/octet-stream": number[];
+                "application/octet-stream": unknown;
             };
         };
         responses: {
@@ -4160,15 +4264,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
             /** @description Not the owner */
             403: {
                 headers: {
@@ -4205,6 +4301,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
             /** @description Not `application/octet-stream` */
             415: {
                 headers: {
@@ -4223,6 +4320,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     approveExtensionVersion: {
@@ -4248,24 +4348,9 @@ export interface operations {
                     "application/json": components["schemas"]["VersionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such extension or version */
             404: {
                 headers: {
@@ -4284,6 +4369,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     downloadExtensionVersion: {
@@ -4309,6 +4398,7 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description `entitlement_required` */
             403: {
                 headers: {
@@ -4327,6 +4417,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     rejectExtensionVersion: {
@@ -4356,24 +4450,9 @@ export interface operations {
                     "application/json": components["schemas"]["VersionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such extension or version */
             404: {
                 headers: {
@@ -4392,6 +4471,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description No reason */
             422: {
                 headers: {
@@ -4401,6 +4483,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     unyankExtensionVersion: {
@@ -4426,15 +4511,8 @@ export interface operations {
                     "application/json": components["schemas"]["VersionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description Not the owner or an admin */
             403: {
                 headers: {
@@ -4453,6 +4531,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     yankExtensionVersion: {
@@ -4478,15 +4560,8 @@ export interface operations {
                     "application/json": components["schemas"]["VersionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description Not the owner or an admin */
             403: {
                 headers: {
@@ -4505,26 +4580,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listArticles: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Ranked full text over title and body. */
-                q: string | null;
+                q?: string;
                 /** @description Only this category. */
-                category: string | null;
+                category?: string;
                 /** @description Only with this tag. */
-                tag: string | null;
+                tag?: string;
                 /** @description Staff: articles in this status (default: published). */
-                status: components["schemas"]["ArticleStatusDto"] | null;
+                status?: components["schemas"]["ArticleStatusDto"];
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4538,6 +4617,7 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_ArticleSummaryResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description Unpublished articles asked for by a non-staff caller */
             403: {
                 headers: {
@@ -4547,6 +4627,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
             /** @description Bad filter */
             422: {
                 headers: {
@@ -4556,6 +4637,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     createArticle: {
@@ -4580,24 +4664,9 @@ export interface operations {
                     "application/json": components["schemas"]["ArticleResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description `slug_taken` */
             409: {
                 headers: {
@@ -4607,6 +4676,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad slug, title, body, category, tags or status */
             422: {
                 headers: {
@@ -4616,6 +4688,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getArticle: {
@@ -4639,6 +4714,7 @@ export interface operations {
                     "application/json": components["schemas"]["ArticleResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description No such published article */
             404: {
                 headers: {
@@ -4648,6 +4724,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     archiveArticle: {
@@ -4669,24 +4749,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description No such article */
             404: {
                 headers: {
@@ -4696,6 +4761,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateArticle: {
@@ -4723,24 +4792,9 @@ export interface operations {
                     "application/json": components["schemas"]["ArticleResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description No such article */
             404: {
                 headers: {
@@ -4750,6 +4804,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad field */
             422: {
                 headers: {
@@ -4759,6 +4816,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     sendArticleFeedback: {
@@ -4786,6 +4846,7 @@ export interface operations {
                     "application/json": components["schemas"]["FeedbackResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description No such published article */
             404: {
                 headers: {
@@ -4795,6 +4856,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad body */
             422: {
                 headers: {
@@ -4804,19 +4868,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listArticleRevisions: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number (from 1). */
+                page?: number;
+                /** @description Page size (1 to 100, default 20). */
+                per_page?: number;
+            };
             header?: never;
             path: {
                 /** @description Article slug */
                 slug: string;
-                /** @description Page number (from 1). */
-                page: number | null;
-                /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
             };
             cookie?: never;
         };
@@ -4831,24 +4899,9 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_RevisionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description No such article */
             404: {
                 headers: {
@@ -4858,6 +4911,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getArticleRevision: {
@@ -4883,24 +4941,9 @@ export interface operations {
                     "application/json": components["schemas"]["RevisionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description No such article or revision */
             404: {
                 headers: {
@@ -4910,6 +4953,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     restoreArticleRevision: {
@@ -4935,24 +4982,9 @@ export interface operations {
                     "application/json": components["schemas"]["ArticleResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description No such article or revision */
             404: {
                 headers: {
@@ -4962,24 +4994,28 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listLicenses: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only this owner's (admins). */
-                user_id: string | null;
+                user_id?: string;
                 /** @description Only this product's. */
-                product: string | null;
+                product?: string;
                 /** @description Only in this status. */
-                status: components["schemas"]["LicenseStatusDto"] | null;
+                status?: components["schemas"]["LicenseStatusDto"];
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -5002,15 +5038,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     issueLicense: {
@@ -5035,24 +5068,12 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Unknown user or product, bad expiry */
             422: {
                 headers: {
@@ -5062,6 +5083,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     activateLicense: {
@@ -5095,6 +5119,7 @@ export interface operations {
                     "application/json": components["schemas"]["ActivatedResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description Revoked, suspended or expired (`license_revoked`, `license_suspended`, `license_expired`) */
             403: {
                 headers: {
@@ -5122,6 +5147,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Malformed key or fingerprint */
             422: {
                 headers: {
@@ -5131,15 +5159,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     deactivateLicense: {
@@ -5162,6 +5184,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["Unreadable"];
             /** @description Unknown key, or not activated on this machine */
             404: {
                 headers: {
@@ -5171,6 +5194,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Malformed key or fingerprint */
             422: {
                 headers: {
@@ -5189,6 +5215,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getLicensePublicKeys: {
@@ -5209,6 +5237,9 @@ export interface operations {
                     "application/json": components["schemas"]["JwkSetResponse"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
         };
     };
     validateLicense: {
@@ -5233,6 +5264,10 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Malformed key (bad check symbol), fingerprint or SKU */
             422: {
                 headers: {
@@ -5242,15 +5277,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getLicense: {
@@ -5274,15 +5303,8 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such license, or not yours */
             404: {
                 headers: {
@@ -5292,6 +5314,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listLicenseActivations: {
@@ -5315,15 +5341,8 @@ export interface operations {
                     "application/json": components["schemas"]["ActivationsResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such license, or not yours */
             404: {
                 headers: {
@@ -5333,6 +5352,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     removeLicenseActivation: {
@@ -5356,15 +5379,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such license or seat, or not yours */
             404: {
                 headers: {
@@ -5374,6 +5390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
             /** @description Too many deactivations (`deactivation_limit_reached`) */
             429: {
                 headers: {
@@ -5383,19 +5400,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listLicenseEvents: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number (from 1). */
+                page?: number;
+                /** @description Page size (1 to 100, default 20). */
+                per_page?: number;
+            };
             header?: never;
             path: {
                 /** @description License id */
                 id: string;
-                /** @description Page number (from 1). */
-                page: number | null;
-                /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
             };
             cookie?: never;
         };
@@ -5410,15 +5430,8 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_LicenseEventResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such license, or not yours */
             404: {
                 headers: {
@@ -5428,6 +5441,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     reinstateLicense: {
@@ -5451,24 +5469,9 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such license */
             404: {
                 headers: {
@@ -5487,6 +5490,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     renewLicense: {
@@ -5514,15 +5521,8 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description Not an admin, or the license is revoked */
             403: {
                 headers: {
@@ -5541,6 +5541,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad days, or a perpetual license */
             422: {
                 headers: {
@@ -5550,6 +5553,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     revokeLicense: {
@@ -5577,24 +5583,9 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such license */
             404: {
                 headers: {
@@ -5613,6 +5604,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     suspendLicense: {
@@ -5640,24 +5638,9 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such license */
             404: {
                 headers: {
@@ -5676,18 +5659,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listMyExtensions: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -5701,31 +5691,29 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_OwnedExtensionResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listPayments: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only this payer's (support and admins). */
-                user_id: string | null;
+                user_id?: string;
                 /** @description Only in this status. */
-                status: components["schemas"]["PaymentStatusDto"] | null;
+                status?: components["schemas"]["PaymentStatusDto"];
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -5748,24 +5736,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `payments_not_configured` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["PaymentsNotConfigured"];
         };
     };
     createPayment: {
@@ -5811,15 +5787,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Unknown product, a license that cannot be renewed, or `idempotency_key_reused` */
             422: {
                 headers: {
@@ -5829,6 +5800,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
             /** @description Stripe failed; retry with the same key */
             502: {
                 headers: {
@@ -5838,15 +5811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payments_not_configured` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            503: components["responses"]["PaymentsNotConfigured"];
         };
     };
     getPayment: {
@@ -5870,15 +5835,8 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such payment, or not yours */
             404: {
                 headers: {
@@ -5888,15 +5846,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payments_not_configured` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["PaymentsNotConfigured"];
         };
     };
     confirmPayment: {
@@ -5920,15 +5873,8 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such payment, or not yours */
             404: {
                 headers: {
@@ -5938,6 +5884,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
             /** @description Stripe failed */
             502: {
                 headers: {
@@ -5947,15 +5896,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payments_not_configured` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            503: components["responses"]["PaymentsNotConfigured"];
         };
     };
     refundPayment: {
@@ -5995,24 +5936,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such payment */
             404: {
                 headers: {
@@ -6031,6 +5956,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description `refund_exceeds_payment`, or a bad amount */
             422: {
                 headers: {
@@ -6040,6 +5968,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
             /** @description Stripe failed or refused */
             502: {
                 headers: {
@@ -6049,27 +5979,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payments_not_configured` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            503: components["responses"]["PaymentsNotConfigured"];
         };
     };
     listProducts: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -6092,6 +6014,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     createProduct: {
@@ -6116,24 +6043,9 @@ export interface operations {
                     "application/json": components["schemas"]["ProductResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description SKU taken (`sku_taken`) */
             409: {
                 headers: {
@@ -6143,6 +6055,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
@@ -6152,6 +6067,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getProduct: {
@@ -6175,6 +6093,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProductResponse"];
                 };
             };
+            400: components["responses"]["Unreadable"];
             /** @description No such (active) product */
             404: {
                 headers: {
@@ -6184,6 +6103,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateProduct: {
@@ -6211,24 +6134,9 @@ export interface operations {
                     "application/json": components["schemas"]["ProductResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not an admin */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotAdmin"];
             /** @description No such product */
             404: {
                 headers: {
@@ -6238,6 +6146,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Invalid fields */
             422: {
                 headers: {
@@ -6247,30 +6158,33 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listTickets: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only in this status. */
-                status: components["schemas"]["TicketStatusDto"] | null;
+                status?: components["schemas"]["TicketStatusDto"];
                 /** @description Only this priority. */
-                priority: components["schemas"]["PriorityDto"] | null;
+                priority?: components["schemas"]["PriorityDto"];
                 /** @description Only this category. */
-                category: components["schemas"]["CategoryDto"] | null;
+                category?: components["schemas"]["CategoryDto"];
                 /** @description Staff: `me`, `none`, or a staff member's id. */
-                assignee: string | null;
+                assignee?: string;
                 /** @description Full text over the subject and messages. */
-                q: string | null;
+                q?: string;
                 /** @description Order (default `newest`). */
-                sort: ("newest" | "oldest" | "priority" | "last_activity") | null;
+                sort?: "newest" | "oldest" | "priority" | "last_activity";
                 /** @description Page number (from 1). */
-                page: number | null;
+                page?: number;
                 /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
+                per_page?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -6284,15 +6198,8 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_TicketResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description A customer filtered by assignee */
             403: {
                 headers: {
@@ -6302,6 +6209,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
             /** @description Bad filter */
             422: {
                 headers: {
@@ -6311,6 +6219,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     openTicket: {
@@ -6335,15 +6246,11 @@ export interface operations {
                     "application/json": components["schemas"]["TicketResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Bad subject, body or category, or a license or payment that is not yours */
             422: {
                 headers: {
@@ -6353,6 +6260,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     getTicket: {
@@ -6376,15 +6286,8 @@ export interface operations {
                     "application/json": components["schemas"]["TicketResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such ticket, or not yours */
             404: {
                 headers: {
@@ -6394,6 +6297,10 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     updateTicket: {
@@ -6421,15 +6328,8 @@ export interface operations {
                     "application/json": components["schemas"]["TicketResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description A requester changing priority or category */
             403: {
                 headers: {
@@ -6457,6 +6357,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Unknown status, priority or category */
             422: {
                 headers: {
@@ -6466,6 +6369,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     assignTicket: {
@@ -6493,24 +6399,9 @@ export interface operations {
                     "application/json": components["schemas"]["TicketResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not staff */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["NotStaff"];
             /** @description No such ticket */
             404: {
                 headers: {
@@ -6520,6 +6411,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description `invalid_assignee`: not an enabled staff account */
             422: {
                 headers: {
@@ -6529,19 +6423,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listTicketEvents: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number (from 1). */
+                page?: number;
+                /** @description Page size (1 to 100, default 20). */
+                per_page?: number;
+            };
             header?: never;
             path: {
                 /** @description Ticket id */
                 id: string;
-                /** @description Page number (from 1). */
-                page: number | null;
-                /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
             };
             cookie?: never;
         };
@@ -6556,15 +6454,8 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_TicketEventResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such ticket, or not yours */
             404: {
                 headers: {
@@ -6574,19 +6465,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     listTicketMessages: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page number (from 1). */
+                page?: number;
+                /** @description Page size (1 to 100, default 20). */
+                per_page?: number;
+            };
             header?: never;
             path: {
                 /** @description Ticket id */
                 id: string;
-                /** @description Page number (from 1). */
-                page: number | null;
-                /** @description Page size (1 to 100, default 20). */
-                per_page: number | null;
             };
             cookie?: never;
         };
@@ -6601,15 +6498,8 @@ export interface operations {
                     "application/json": components["schemas"]["PageResponse_MessageResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description No such ticket, or not yours */
             404: {
                 headers: {
@@ -6619,6 +6509,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     postTicketMessage: {
@@ -6646,15 +6541,8 @@ export interface operations {
                     "application/json": components["schemas"]["MessageResponse"];
                 };
             };
-            /** @description Not logged in */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["Unreadable"];
+            401: components["responses"]["NotLoggedIn"];
             /** @description A customer posting an internal note */
             403: {
                 headers: {
@@ -6682,6 +6570,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description Empty or oversized body */
             422: {
                 headers: {
@@ -6691,6 +6582,9 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["DatabaseUnavailable"];
         };
     };
     receiveStripeWebhook: {
@@ -6732,15 +6626,12 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `payments_not_configured` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["HeadTooLarge"];
+            503: components["responses"]["PaymentsNotConfigured"];
         };
     };
 }

@@ -5,6 +5,8 @@ use crate::extract;
 use crate::middleware::rate_limit::{self, LimiterConfig};
 use crate::middleware::shared_rate_limit;
 use crate::openapi::ApiDoc;
+use crate::openapi_links;
+use crate::problem_responses;
 use crate::routes::{
     admin, articles, auth, extensions, licenses, ops, payments, products, tickets,
 };
@@ -188,7 +190,9 @@ where
 #[must_use]
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let app = App::new().into_utoipa_app().openapi(ApiDoc::openapi());
-    let (_app, document) = mount(app, &Limiters::disabled()).split_for_parts();
+    let (_app, mut document) = mount(app, &Limiters::disabled()).split_for_parts();
+    problem_responses::add_to_every_operation(&mut document);
+    openapi_links::add_links(&mut document);
     document
 }
 

@@ -5,6 +5,7 @@ use crate::api_routes;
 use crate::background::RuntimeBackground;
 use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::extract_errors;
+use crate::known_routes::{self, KnownRoutes};
 use crate::metrics::Metrics;
 use crate::middleware::shared_rate_limit::{Rate, SharedLimits};
 use crate::middleware::{
@@ -12,6 +13,8 @@ use crate::middleware::{
     security_headers::security_headers, uri_limit::uri_limit,
 };
 use crate::openapi::ApiDoc;
+use crate::openapi_links;
+use crate::problem_responses;
 use crate::secrets;
 use crate::settings::Settings;
 use crate::state::{AppState, Billing, Licensing};
@@ -530,10 +533,14 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
             .app_data(query)
             .into_utoipa_app()
             .openapi(ApiDoc::openapi());
-        let (app, api) = api_routes::mount(app, &limiters).split_for_parts();
-        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        let (app, mut api) = api_routes::mount(app, &limiters).split_for_parts();
+        problem_responses::add_to_every_operation(&mut api);
+        openapi_links::add_links(&mut api);
+        let known_routes = web::Data::new(KnownRoutes::from_document(&api));
+        app.app_data(known_routes)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
             .service(web::redirect("/docs", "/docs/").permanent())
-            .default_service(web::to(extract_errors::no_route))
+            .default_service(web::to(known_routes::no_route))
             .wrap(from_fn(uri_limit))
             .wrap(cors(&origins))
             .wrap(from_fn(problem_fallback))

@@ -200,14 +200,28 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = web::Json::<T>::from_request(req, payload);
+        let json = web::Json::<serde_json::Value>::from_request(req, payload);
         Box::pin(async move {
-            let body = json.await?.into_inner();
+            // Every body is an object: serde would also read a struct from an array of its
+            // fields in order (`[null, null]`), which no client means.
+            let value = json.await?.into_inner();
+            if !value.is_object() {
+                return Err(invalid_body("the request body must be a JSON object").into());
+            }
+            let body: T = serde_json::from_value(value).map_err(|e| invalid_body(e.to_string()))?;
             body.validate()
                 .map_err(|report| validation_error(&report))?;
             Ok(Self(body))
         })
     }
+}
+
+fn invalid_body(detail: impl Into<String>) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        detail,
+    )
 }
 
 /// A validated query string.

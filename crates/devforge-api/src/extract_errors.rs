@@ -65,9 +65,3 @@ fn query_error(err: &QueryPayloadError) -> ApiError {
         format!("the query string is invalid: {err}"),
     )
 }
-
-/// The answer for any URL that matches no route.
-pub async fn no_route() -> actix_web::HttpResponse {
-    use actix_web::ResponseError as _;
-    ApiError::not_found("no such route").error_response()
-}

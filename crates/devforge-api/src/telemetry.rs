@@ -15,7 +15,7 @@ const QUIETER: [(&str, &str); 3] = [
 ];
 
 /// Installs the global subscriber. `filter` uses `tracing` directive syntax; the targets
-/// of [`QUIETER`] keep their quieter level unless the filter names them.
+/// of `QUIETER` keep their quieter level unless the filter names them.
 pub fn init(format: LogFormat, filter: &str) {
     let directives = directives(filter);
     let filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));

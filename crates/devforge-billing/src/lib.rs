@@ -8,6 +8,8 @@
 //! `succeeded`, and exactly one license is issued per succeeded payment however often and
 //! in whatever order events arrive.
 
+#![warn(missing_docs)]
+
 pub mod desk;
 pub mod error;
 pub mod event;

@@ -6,6 +6,8 @@
 //! [`AuditLog`], [`Background`]). It depends on no web framework and no database driver,
 //! so other Rust services can link it alone.
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod background;
 pub mod clock;

@@ -1,6 +1,7 @@
 //! Paging, the same for every list the API returns.
 
-/// Which slice of a list to return. Always within bounds: `page >= 1`, `1 <= per_page <= 100`.
+/// Which slice of a list to return. Always within bounds: `1 <= page <= 1,000,000`,
+/// `1 <= per_page <= 100`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     page: u64,
@@ -12,28 +13,29 @@ impl PageRequest {
     pub const DEFAULT_PER_PAGE: u64 = 20;
     /// The largest page a client may ask for.
     pub const MAX_PER_PAGE: u64 = 100;
+    /// The deepest page a client may ask for: a hundred million items in, far past any
+    /// list here, and a bound a client can check before it asks.
+    pub const MAX_PAGE: u64 = 1_000_000;
 
     /// A page request from optional client input, using the defaults for what is missing.
     ///
     /// # Errors
-    /// [`crate::InvalidValue`] when `page` is 0 or `per_page` is outside `1..=100`.
+    /// [`crate::InvalidValue`] when `page` is outside `1..=1_000_000` or `per_page` is
+    /// outside `1..=100`.
     pub fn new(page: Option<u64>, per_page: Option<u64>) -> Result<Self, crate::InvalidValue> {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
-        if page == 0 {
-            return Err(crate::InvalidValue::new("page", "must be at least 1"));
+        if !(1..=Self::MAX_PAGE).contains(&page) {
+            return Err(crate::InvalidValue::new(
+                "page",
+                format!("must be between 1 and {}", Self::MAX_PAGE),
+            ));
         }
         if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
             return Err(crate::InvalidValue::new(
                 "per_page",
                 format!("must be between 1 and {}", Self::MAX_PER_PAGE),
             ));
-        }
-        let offset_fits = (page - 1)
-            .checked_mul(per_page)
-            .is_some_and(|offset| i64::try_from(offset).is_ok());
-        if !offset_fits {
-            return Err(crate::InvalidValue::new("page", "is too large"));
         }
         Ok(Self { page, per_page })
     }
@@ -131,10 +133,12 @@ mod tests {
     }
 
     #[test]
-    fn a_page_whose_offset_overflows_storage_is_rejected() {
+    fn pages_past_the_deepest_are_rejected() {
         let err = PageRequest::new(Some(u64::MAX), Some(100)).err();
         assert_eq!(err.map(|e| e.field), Some("page"));
-        assert!(PageRequest::new(Some(1 << 40), Some(100)).is_ok());
+        assert!(PageRequest::new(Some(PageRequest::MAX_PAGE + 1), Some(1)).is_err());
+        let deepest = PageRequest::new(Some(PageRequest::MAX_PAGE), Some(100));
+        assert!(deepest.is_ok_and(|request| i64::try_from(request.offset()).is_ok()));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! runs the same against the SQL adapters in production and the in-memory fakes in its unit
 //! tests. It knows nothing of HTTP.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod model;
 pub mod password;

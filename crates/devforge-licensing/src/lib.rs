@@ -8,6 +8,18 @@
 //!
 //! Like every service crate it depends on no web framework and no database driver, so the
 //! desktop tooling and other Rust services can parse and check keys with it alone.
+//!
+//! # Wiring
+//!
+//! A program that serves licenses builds [`LicensingService::new`] from a store
+//! (`devforge_persistence::SqlLicensingStore` over `devforge_persistence::Database`), a
+//! clock (`devforge_domain::SystemClock`), a [`KeyProtector`] and a [`CertificateSigner`]
+//! from its secrets, and a [`LicensingConfig`]. The persistence crate's example
+//! `license_without_http` does exactly that, then issues, activates and validates a license
+//! and verifies the certificate offline:
+//! `cargo run -p devforge-persistence --example license_without_http`.
+
+#![warn(missing_docs)]
 
 pub mod activation;
 pub mod cache;

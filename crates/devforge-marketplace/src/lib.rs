@@ -5,6 +5,8 @@
 //! Storage, package bytes and the entitlement check are ports ([`ports`]); this crate
 //! knows no web framework and no database.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod extension;
 pub mod index;

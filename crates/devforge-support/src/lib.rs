@@ -6,6 +6,8 @@
 //! is reached through the traits in [`ports`]; this crate knows no web framework and no
 //! database.
 
+#![warn(missing_docs)]
+
 pub mod article;
 pub mod error;
 #[cfg(test)]

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Filters of `GET /v1/admin/users`.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UsersQuery {
     /// Only this role.
@@ -18,24 +19,30 @@ pub struct UsersQuery {
     pub role: Option<RoleDto>,
     /// Only emails containing this text.
     #[garde(length(min = 1, max = 320))]
+    #[param(min_length = 1, max_length = 320)]
     pub email: Option<String>,
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
 /// Paging of `GET /v1/admin/audit`.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 

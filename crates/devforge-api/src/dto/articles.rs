@@ -25,19 +25,24 @@ mirror_enum!(
 pub struct CreateArticleRequest {
     /// URL name: 3-100 characters of a-z, 0-9 and single inner dashes. Fixed once created.
     #[garde(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub slug: String,
     /// 1-200 characters.
     #[garde(length(chars, min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// Markdown, up to 100,000 characters.
     #[garde(length(chars, min = 1, max = 100_000))]
+    #[schema(min_length = 1, max_length = 100000)]
     pub body: String,
     /// 1-40 characters of a-z, 0-9 and dashes.
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub category: String,
     /// Up to 10 labels like the category.
     #[serde(default)]
     #[garde(length(max = 10))]
+    #[schema(max_items = 10)]
     pub tags: Vec<String>,
     /// Default `draft`.
     #[garde(skip)]
@@ -50,15 +55,19 @@ pub struct CreateArticleRequest {
 pub struct UpdateArticleRequest {
     /// New title.
     #[garde(inner(length(chars, min = 1, max = 200)))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// New body.
     #[garde(inner(length(chars, min = 1, max = 100_000)))]
+    #[schema(min_length = 1, max_length = 100000)]
     pub body: Option<String>,
     /// New category.
     #[garde(inner(length(min = 1, max = 40)))]
+    #[schema(min_length = 1, max_length = 40)]
     pub category: Option<String>,
     /// New tags (replacing the old ones).
     #[garde(inner(length(max = 10)))]
+    #[schema(max_items = 10)]
     pub tags: Option<Vec<String>>,
     /// New status.
     #[garde(skip)]
@@ -67,25 +76,31 @@ pub struct UpdateArticleRequest {
 
 /// Filters of `GET /v1/kb/articles`.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ArticlesQuery {
     /// Ranked full text over title and body.
     #[garde(inner(length(chars, max = 200)))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Only this category.
     #[garde(inner(length(min = 1, max = 40)))]
+    #[param(min_length = 1, max_length = 40)]
     pub category: Option<String>,
     /// Only with this tag.
     #[garde(inner(length(min = 1, max = 40)))]
+    #[param(min_length = 1, max_length = 40)]
     pub tag: Option<String>,
     /// Staff: articles in this status (default: published).
     #[garde(skip)]
     pub status: Option<ArticleStatusDto>,
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 

@@ -13,13 +13,16 @@ use utoipa::ToSchema;
 pub struct RegisterRequest {
     /// The login email (trimmed and lower-cased).
     #[garde(length(min = 1, max = 320))]
+    #[schema(min_length = 1, max_length = 320)]
     pub email: String,
     /// At least 12 characters, at most 72 bytes, not easily guessed.
     #[garde(length(min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
     #[schema(format = Password)]
     pub password: String,
     /// Display name.
     #[garde(length(chars, max = 100))]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
 }
 
@@ -29,9 +32,11 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     /// The login email.
     #[garde(length(min = 1, max = 320))]
+    #[schema(min_length = 1, max_length = 320)]
     pub email: String,
     /// The password.
     #[garde(length(min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
     #[schema(format = Password)]
     pub password: String,
 }
@@ -42,6 +47,7 @@ pub struct LoginRequest {
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
     #[garde(length(min = 1, max = 512))]
+    #[schema(min_length = 1, max_length = 512)]
     pub refresh_token: String,
 }
 

@@ -54,12 +54,15 @@ mirror_enum!(
 pub struct CreateExtensionRequest {
     /// Unique name: 3-64 characters of a-z, 0-9 and dashes, starting with a letter.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Shown name, 1-100 characters.
     #[garde(length(chars, min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     /// What it does, 1-2000 characters.
     #[garde(length(chars, min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub description: String,
     /// Area.
     #[garde(skip)]
@@ -67,16 +70,20 @@ pub struct CreateExtensionRequest {
     /// Up to 10 tags of a-z, 0-9 and dashes.
     #[serde(default)]
     #[garde(length(max = 10))]
+    #[schema(max_items = 10)]
     pub tags: Vec<String>,
     /// Source code link.
     #[garde(inner(length(max = 300)))]
+    #[schema(max_length = 300)]
     pub repository_url: Option<String>,
     /// Home page link.
     #[garde(inner(length(max = 300)))]
+    #[schema(max_length = 300)]
     pub homepage_url: Option<String>,
     /// For paid extensions: the entitlement a license must carry (e.g. `pro`,
     /// `ext:my-extension`). Absent: free.
     #[garde(inner(length(min = 1, max = 64)))]
+    #[schema(min_length = 1, max_length = 64)]
     pub entitlement: Option<String>,
 }
 
@@ -87,15 +94,18 @@ pub struct CreateExtensionRequest {
 pub struct UpdateExtensionRequest {
     /// New shown name.
     #[garde(inner(length(chars, min = 1, max = 100)))]
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
     /// New description.
     #[garde(inner(length(chars, min = 1, max = 2000)))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub description: Option<String>,
     /// New category.
     #[garde(skip)]
     pub category: Option<ExtCategoryDto>,
     /// New tags.
     #[garde(inner(length(max = 10)))]
+    #[schema(max_items = 10)]
     pub tags: Option<Vec<String>>,
     /// New source code link.
     #[serde(default, deserialize_with = "double_option::deserialize")]
@@ -116,16 +126,19 @@ pub struct UpdateExtensionRequest {
 
 /// Filters of `GET /v1/extensions`.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionsQuery {
     /// Full text with prefix matching (`rust-an` finds `rust-analyzer`).
     #[garde(inner(length(chars, max = 200)))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Only this category.
     #[garde(skip)]
     pub category: Option<ExtCategoryDto>,
     /// Only with this tag.
     #[garde(inner(length(min = 1, max = 30)))]
+    #[param(min_length = 1, max_length = 30)]
     pub tag: Option<String>,
     /// Order (default: relevance with `q`, downloads without).
     #[garde(skip)]
@@ -133,26 +146,33 @@ pub struct ExtensionsQuery {
     pub sort: Option<ExtSortDto>,
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
 /// Fields of `POST /v1/extensions/{name}/versions` (the body is the package).
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// Semantic version, e.g. `1.2.0`.
     #[garde(length(min = 1, max = 64))]
+    #[param(min_length = 1, max_length = 64)]
     pub version: String,
-    /// What changed.
+    /// What changed, at most 500 characters: with the version and engine it must fit in
+    /// the 8 KiB request target even when every character is percent-encoded UTF-8.
     #[serde(default)]
-    #[garde(length(chars, max = 20_000))]
+    #[garde(length(chars, max = 500))]
+    #[param(max_length = 500)]
     pub changelog: String,
     /// Compatible IDE versions, a semver range (default `*`).
     #[serde(default = "any_engine")]
     #[garde(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub engine: String,
 }
 
@@ -166,6 +186,7 @@ fn any_engine() -> String {
 pub struct RejectRequest {
     /// Why, shown to the owner.
     #[garde(length(chars, min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -175,17 +196,21 @@ pub struct RejectRequest {
 pub struct ReviewRequest {
     /// 1 to 5.
     #[garde(range(min = 1, max = 5))]
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
     /// Headline.
     #[garde(inner(length(chars, max = 100)))]
+    #[schema(max_length = 100)]
     pub title: Option<String>,
     /// Text.
     #[garde(inner(length(chars, max = 5000)))]
+    #[schema(max_length = 5000)]
     pub body: Option<String>,
 }
 
 /// `DELETE /v1/extensions/{name}/reviews`: admins may name whose.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteReviewQuery {
     /// The author (admins); default: your own.

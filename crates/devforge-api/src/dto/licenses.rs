@@ -18,6 +18,7 @@ pub struct IssueLicenseRequest {
     pub user_id: uuid::Uuid,
     /// The product's SKU.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub product: String,
     /// End of validity; absent for the product's duration, `null` for perpetual.
     #[serde(default, deserialize_with = "double_option::deserialize")]
@@ -31,6 +32,7 @@ pub struct IssueLicenseRequest {
 
 /// Filters of `GET /v1/licenses` (admins may filter by owner; others see their own).
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LicensesQuery {
     /// Only this owner's (admins).
@@ -38,15 +40,18 @@ pub struct LicensesQuery {
     pub user_id: Option<uuid::Uuid>,
     /// Only this product's.
     #[garde(inner(length(min = 1, max = 64)))]
+    #[param(min_length = 1, max_length = 64)]
     pub product: Option<String>,
     /// Only in this status.
     #[garde(skip)]
     pub status: Option<LicenseStatusDto>,
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -78,6 +83,7 @@ impl From<LicenseStatusDto> for devforge_licensing::LicenseStatus {
 pub struct RenewRequest {
     /// Days to add; absent for the product's duration.
     #[garde(inner(range(min = 1, max = 36500)))]
+    #[schema(minimum = 1, maximum = 36500)]
     pub days: Option<u32>,
 }
 
@@ -87,6 +93,7 @@ pub struct RenewRequest {
 pub struct ReasonRequest {
     /// Why; shown to the owner.
     #[garde(length(chars, min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -96,15 +103,19 @@ pub struct ReasonRequest {
 pub struct ActivateRequest {
     /// The license key.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub key: String,
     /// The machine's fingerprint.
     #[garde(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub fingerprint: String,
     /// A name for the machine.
     #[garde(inner(length(chars, max = 100)))]
+    #[schema(max_length = 100)]
     pub name: Option<String>,
     /// Its operating system.
     #[garde(inner(length(chars, max = 100)))]
+    #[schema(max_length = 100)]
     pub platform: Option<String>,
 }
 
@@ -114,9 +125,11 @@ pub struct ActivateRequest {
 pub struct DeactivateRequest {
     /// The license key.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub key: String,
     /// The machine's fingerprint.
     #[garde(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub fingerprint: String,
 }
 
@@ -126,12 +139,15 @@ pub struct DeactivateRequest {
 pub struct ValidateRequest {
     /// The license key.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub key: String,
     /// The machine's fingerprint: checks the license is activated on it.
     #[garde(inner(length(min = 1, max = 256)))]
+    #[schema(min_length = 1, max_length = 256)]
     pub fingerprint: Option<String>,
     /// A SKU: checks the license is for it.
     #[garde(inner(length(min = 1, max = 64)))]
+    #[schema(min_length = 1, max_length = 64)]
     pub product: Option<String>,
 }
 

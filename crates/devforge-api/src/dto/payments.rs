@@ -30,6 +30,7 @@ mirror_enum!(
 pub struct CreatePaymentRequest {
     /// The product's SKU.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub product: String,
     /// A license of yours to renew (by the product's duration) instead of a new license.
     #[garde(skip)]
@@ -38,6 +39,7 @@ pub struct CreatePaymentRequest {
 
 /// Filters of `GET /v1/payments` (staff may filter by payer; others see their own).
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentsQuery {
     /// Only this payer's (support and admins).
@@ -48,9 +50,11 @@ pub struct PaymentsQuery {
     pub status: Option<PaymentStatusDto>,
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -60,9 +64,11 @@ pub struct PaymentsQuery {
 pub struct RefundRequest {
     /// Minor units to refund; default: all that is left.
     #[garde(inner(range(min = 1)))]
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
     /// Why (kept with the refund).
     #[garde(inner(length(chars, min = 1, max = 500)))]
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: Option<String>,
 }
 

@@ -13,15 +13,19 @@ use utoipa::{IntoParams, ToSchema};
 pub struct CreateProductRequest {
     /// Identifier: 2-64 characters of a-z, 0-9 and `-`, starting with a letter.
     #[garde(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
     /// Display name.
     #[garde(length(chars, min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Price in the currency's minor unit (cents; yen for JPY).
     #[garde(range(min = 0))]
+    #[schema(minimum = 0)]
     pub price: i64,
     /// ISO 4217 currency code.
     #[garde(length(min = 3, max = 3))]
+    #[schema(min_length = 3, max_length = 3)]
     pub currency: String,
     /// License duration; null or absent for perpetual licenses.
     #[garde(skip)]
@@ -36,6 +40,7 @@ pub struct CreateProductRequest {
     /// What licenses of this product entitle to, e.g. `pro`, `ext:rust-analyzer`.
     #[serde(default)]
     #[garde(length(max = 32))]
+    #[schema(max_items = 32)]
     pub entitlements: Vec<String>,
     /// Listed in the public catalogue (default true).
     #[serde(default = "yes")]
@@ -53,12 +58,15 @@ fn yes() -> bool {
 pub struct UpdateProductRequest {
     /// Display name.
     #[garde(inner(length(chars, min = 1, max = 100)))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// Price in minor units.
     #[garde(inner(range(min = 0)))]
+    #[schema(minimum = 0)]
     pub price: Option<i64>,
     /// ISO 4217 currency code.
     #[garde(inner(length(min = 3, max = 3)))]
+    #[schema(min_length = 3, max_length = 3)]
     pub currency: Option<String>,
     /// License duration in days; `null` makes new licenses perpetual.
     #[serde(default, deserialize_with = "double_option::deserialize")]
@@ -73,6 +81,7 @@ pub struct UpdateProductRequest {
     pub grace_days: Option<u32>,
     /// Entitlements (for licenses issued from now on).
     #[garde(inner(length(max = 32)))]
+    #[schema(max_items = 32)]
     pub entitlements: Option<Vec<String>>,
     /// Listed in the public catalogue.
     #[garde(skip)]
@@ -81,13 +90,16 @@ pub struct UpdateProductRequest {
 
 /// Paging of the catalogue.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProductsQuery {
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 

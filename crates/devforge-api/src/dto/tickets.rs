@@ -127,9 +127,11 @@ mirror_enum!(
 pub struct OpenTicketRequest {
     /// One line, 1-200 characters.
     #[garde(length(chars, min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub subject: String,
     /// The first message, 1-20,000 characters.
     #[garde(length(chars, min = 1, max = 20_000))]
+    #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
     /// Area.
     #[garde(skip)]
@@ -147,6 +149,7 @@ pub struct OpenTicketRequest {
 
 /// Filters of `GET /v1/support/tickets`.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TicketsQuery {
     /// Only in this status.
@@ -160,9 +163,11 @@ pub struct TicketsQuery {
     pub category: Option<CategoryDto>,
     /// Staff: `me`, `none`, or a staff member's id.
     #[garde(inner(length(min = 1, max = 36)))]
+    #[param(min_length = 1, max_length = 36)]
     pub assignee: Option<String>,
     /// Full text over the subject and messages.
     #[garde(inner(length(chars, max = 200)))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Order (default `newest`).
     #[garde(skip)]
@@ -170,9 +175,11 @@ pub struct TicketsQuery {
     pub sort: Option<TicketSortDto>,
     /// Page number (from 1).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// Page size (1 to 100, default 20).
     #[garde(skip)]
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -208,6 +215,7 @@ pub struct AssignRequest {
 pub struct PostMessageRequest {
     /// 1-20,000 characters.
     #[garde(length(chars, min = 1, max = 20_000))]
+    #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
     /// Staff only: a note customers never see.
     #[serde(default)]

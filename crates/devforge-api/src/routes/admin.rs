@@ -6,6 +6,7 @@ use crate::dto::admin::{
 use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Valid, ValidQuery};
+use crate::problem_responses::{NotAdmin, NotLoggedIn};
 use crate::state::AppState;
 use actix_web::{get, patch, web};
 use devforge_domain::{InvalidValue, UserId};
@@ -20,8 +21,8 @@ use devforge_identity::{UserFilter, UserPatch};
     responses(
         (status = 200, description = "A page of accounts", body = PageResponse<AdminUserResponse>),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
     )
 )]
 #[get("/users")]
@@ -57,8 +58,8 @@ pub async fn list_users(
     responses(
         (status = 200, description = "The updated account", body = AdminUserResponse),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin changing their own role or disabling themself", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
@@ -89,8 +90,8 @@ pub async fn update_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Counts", body = StatsResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
     )
 )]
 #[get("/stats")]
@@ -121,8 +122,8 @@ pub async fn stats(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of entries", body = PageResponse<AuditEntryResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
     )
 )]
 #[get("/audit")]

@@ -10,6 +10,7 @@ use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{MaybeAuthenticated, Staff, Valid, ValidQuery};
 use crate::middleware::client_ip::client_ip_of;
+use crate::problem_responses::{NotLoggedIn, NotStaff};
 use crate::routes::support_actor;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
@@ -45,8 +46,8 @@ fn voter(state: &AppState, req: &HttpRequest, caller: Option<Principal>) -> Vote
     request_body = CreateArticleRequest,
     responses(
         (status = 201, description = "Created", body = ArticleResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 409, description = "`slug_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad slug, title, body, category, tags or status", body = Problem, content_type = "application/problem+json"),
     )
@@ -138,8 +139,8 @@ pub async fn get_article(
     request_body = UpdateArticleRequest,
     responses(
         (status = 200, description = "Changed", body = ArticleResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad field", body = Problem, content_type = "application/problem+json"),
     )
@@ -174,8 +175,8 @@ pub async fn update_article(
     params(("slug" = String, Path, description = "Article slug")),
     responses(
         (status = 204, description = "Archived"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -200,8 +201,8 @@ pub async fn archive_article(
     params(("slug" = String, Path, description = "Article slug"), PageQuery),
     responses(
         (status = 200, description = "A page of revisions", body = PageResponse<RevisionResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 404, description = "No such article", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -231,8 +232,8 @@ pub async fn list_revisions(
     ),
     responses(
         (status = 200, description = "The revision", body = RevisionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -261,8 +262,8 @@ pub async fn get_revision(
     ),
     responses(
         (status = 200, description = "Restored", body = ArticleResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 404, description = "No such article or revision", body = Problem, content_type = "application/problem+json"),
     )
 )]

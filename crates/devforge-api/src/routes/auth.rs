@@ -4,6 +4,7 @@ use crate::dto::auth::{AuthResponse, LoginRequest, MeResponse, RefreshRequest, R
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, Valid};
 use crate::middleware::client_ip::client_ip_of;
+use crate::problem_responses::RateLimited;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use devforge_identity::{RefreshToken, Registration};
@@ -17,7 +18,7 @@ use devforge_identity::{RefreshToken, Registration};
         (status = 201, description = "Account created", body = AuthResponse),
         (status = 409, description = "Email taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid email, weak password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[post("/register")]
@@ -73,7 +74,7 @@ pub async fn login(
     responses(
         (status = 200, description = "New token pair", body = AuthResponse),
         (status = 401, description = "Invalid, expired or reused refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[post("/refresh")]

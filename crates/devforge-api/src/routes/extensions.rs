@@ -13,6 +13,7 @@ use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, MaybeAuthenticated, Valid, ValidQuery};
 use crate::package_stream::with_streamed_package;
+use crate::problem_responses::{NotAdmin, NotLoggedIn};
 use crate::routes::market_caller;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -66,7 +67,7 @@ pub async fn list_extensions(
     request_body = CreateExtensionRequest,
     responses(
         (status = 201, description = "Listed", body = ExtensionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 409, description = "`name_taken`, or `name_too_similar` naming the existing extension", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad name, category, tags or links", body = Problem, content_type = "application/problem+json"),
     )
@@ -127,7 +128,7 @@ pub async fn get_extension(
     request_body = UpdateExtensionRequest,
     responses(
         (status = 200, description = "Changed", body = ExtensionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Not the owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad field", body = Problem, content_type = "application/problem+json"),
@@ -171,10 +172,10 @@ pub async fn update_extension(
     tag = "marketplace",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Extension name"), UploadQuery),
-    request_body(content = Vec<u8>, description = "The package", content_type = "application/octet-stream"),
+    request_body(description = "The package: its bytes as they are, at most `DEVFORGE_MAX_PACKAGE_BYTES`", content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Uploaded; waiting for review", body = VersionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Not the owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "`upload_interrupted`: the body ended before its end", body = Problem, content_type = "application/problem+json"),
@@ -247,7 +248,7 @@ async fn yank_to(
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
     responses(
         (status = 200, description = "Yanked", body = VersionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Not the owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension or version", body = Problem, content_type = "application/problem+json"),
     )
@@ -269,7 +270,7 @@ pub async fn yank(
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
     responses(
         (status = 200, description = "Unyanked", body = VersionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Not the owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension or version", body = Problem, content_type = "application/problem+json"),
     )
@@ -291,8 +292,8 @@ pub async fn unyank(
     params(("name" = String, Path, description = "Extension name"), ("version" = String, Path, description = "Version")),
     responses(
         (status = 200, description = "Approved", body = VersionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such extension or version", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`wrong_state`: not pending", body = Problem, content_type = "application/problem+json"),
     )
@@ -326,8 +327,8 @@ pub async fn approve(
     request_body = RejectRequest,
     responses(
         (status = 200, description = "Rejected", body = VersionResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such extension or version", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`wrong_state`: not pending", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
@@ -439,7 +440,7 @@ pub async fn download_latest(
     params(("name" = String, Path, description = "Extension name")),
     responses(
         (status = 200, description = "Figures", body = DownloadStatsResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Not the owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension", body = Problem, content_type = "application/problem+json"),
     )
@@ -487,7 +488,7 @@ pub async fn list_reviews(
     request_body = ReviewRequest,
     responses(
         (status = 201, description = "Reviewed", body = ReviewResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "The owner", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such public extension", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`already_reviewed`", body = Problem, content_type = "application/problem+json"),
@@ -524,7 +525,7 @@ pub async fn create_review(
     request_body = ReviewRequest,
     responses(
         (status = 200, description = "Edited", body = ReviewResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such extension, or no review of yours", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Rating not 1-5", body = Problem, content_type = "application/problem+json"),
     )
@@ -558,7 +559,7 @@ pub async fn edit_review(
     params(("name" = String, Path, description = "Extension name"), DeleteReviewQuery),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Another user's review, not being an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such extension or review", body = Problem, content_type = "application/problem+json"),
     )
@@ -586,7 +587,7 @@ pub async fn delete_review(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of your extensions", body = PageResponse<OwnedExtensionResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
     )
 )]
 #[get("/extensions")]
@@ -611,8 +612,8 @@ pub async fn my_extensions(
     params(PageQuery),
     responses(
         (status = 200, description = "The review queue", body = PageResponse<PendingVersionResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
     )
 )]
 #[get("/extensions/pending")]

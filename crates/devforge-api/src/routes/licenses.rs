@@ -10,6 +10,7 @@ use crate::dto::licenses::{
 use crate::dto::page::{PageResponse, page_request};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, Valid, ValidQuery, admins_only, logged_in};
+use crate::problem_responses::{NotAdmin, NotLoggedIn, RateLimited};
 use crate::routes::licensing_requester;
 use crate::state::AppState;
 use actix_web::middleware::from_fn;
@@ -33,8 +34,8 @@ fn license_id(raw: &str) -> Result<LicenseId, ApiError> {
     request_body = IssueLicenseRequest,
     responses(
         (status = 201, description = "Issued; the body carries the key", body = LicenseResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 422, description = "Unknown user or product, bad expiry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -75,7 +76,7 @@ pub async fn issue_license(
     responses(
         (status = 200, description = "A page of licenses, newest first", body = PageResponse<LicenseResponse>),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
     )
 )]
 #[get("", wrap = "from_fn(logged_in)")]
@@ -121,7 +122,7 @@ pub async fn public_keys(state: web::Data<AppState>) -> web::Json<JwkSetResponse
         (status = 404, description = "Unknown key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Every seat taken (`activation_limit_reached`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Malformed key or fingerprint", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[post("/activate")]
@@ -183,7 +184,7 @@ pub async fn deactivate(
     responses(
         (status = 200, description = "The verdict", body = ValidationResponse),
         (status = 422, description = "Malformed key (bad check symbol), fingerprint or SKU", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[post("/validate")]
@@ -211,11 +212,13 @@ pub async fn validate(
     params(("id" = uuid::Uuid, Path, description = "License id")),
     responses(
         (status = 200, description = "The license and its key", body = LicenseResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such license, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/{id}", wrap = "from_fn(logged_in)")]
+// Only an id-shaped segment: `GET /v1/licenses/validate` is the wrong method for that
+// route (405), not a license named "validate".
+#[get("/{id:[0-9a-fA-F-]+}", wrap = "from_fn(logged_in)")]
 pub async fn get_license(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -237,7 +240,7 @@ pub async fn get_license(
     request_body = RenewRequest,
     responses(
         (status = 200, description = "Renewed", body = LicenseResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "Not an admin, or the license is revoked", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such license", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad days, or a perpetual license", body = Problem, content_type = "application/problem+json"),
@@ -266,8 +269,8 @@ pub async fn renew(
     request_body = ReasonRequest,
     responses(
         (status = 200, description = "Revoked", body = LicenseResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such license", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already revoked (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -296,8 +299,8 @@ pub async fn revoke(
     request_body = ReasonRequest,
     responses(
         (status = 200, description = "Suspended", body = LicenseResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such license", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not active (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -325,8 +328,8 @@ pub async fn suspend(
     params(("id" = uuid::Uuid, Path, description = "License id")),
     responses(
         (status = 200, description = "Active again", body = LicenseResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such license", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not suspended (`invalid_transition`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -352,7 +355,7 @@ pub async fn reinstate(
     params(("id" = uuid::Uuid, Path, description = "License id"), PageQuery),
     responses(
         (status = 200, description = "Events, oldest first", body = PageResponse<LicenseEventResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such license, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -379,7 +382,7 @@ pub async fn events(
     params(("id" = uuid::Uuid, Path, description = "License id")),
     responses(
         (status = 200, description = "Seats, oldest first", body = ActivationsResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such license, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -409,7 +412,7 @@ pub async fn activations(
     ),
     responses(
         (status = 204, description = "Seat freed"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such license or seat, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many deactivations (`deactivation_limit_reached`)", body = Problem, content_type = "application/problem+json"),
     )

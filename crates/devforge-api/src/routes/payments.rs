@@ -9,6 +9,7 @@ use crate::dto::page::{PageResponse, page_request};
 use crate::dto::payments::{CreatePaymentRequest, PaymentResponse, PaymentsQuery, RefundRequest};
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, Authenticated, Valid, ValidQuery};
+use crate::problem_responses::{NotAdmin, NotLoggedIn, PaymentsNotConfigured};
 use crate::routes::payer;
 use crate::state::{AppState, Billing};
 use actix_web::http::StatusCode;
@@ -61,10 +62,10 @@ fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
         (status = 201, description = "Created", body = PaymentResponse),
         (status = 200, description = "The payment created earlier with this key", body = PaymentResponse),
         (status = 400, description = "No Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 422, description = "Unknown product, a license that cannot be renewed, or `idempotency_key_reused`", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Stripe failed; retry with the same key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = PaymentsNotConfigured),
     )
 )]
 #[post("")]
@@ -101,8 +102,8 @@ pub async fn create_payment(
     responses(
         (status = 200, description = "A page of payments, newest first", body = PageResponse<PaymentResponse>),
         (status = 400, description = "Bad query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 503, response = PaymentsNotConfigured),
     )
 )]
 #[get("")]
@@ -142,9 +143,9 @@ pub async fn list_payments(
     params(("id" = uuid::Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, description = "The payment", body = PaymentResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such payment, or not yours", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = PaymentsNotConfigured),
     )
 )]
 #[get("/{id}")]
@@ -167,10 +168,10 @@ pub async fn get_payment(
     params(("id" = uuid::Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, description = "The payment as Stripe reports it now", body = PaymentResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such payment, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Stripe failed", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = PaymentsNotConfigured),
     )
 )]
 #[post("/{id}/confirm")]
@@ -197,13 +198,13 @@ pub async fn confirm_payment(
     responses(
         (status = 200, description = "Refunded", body = PaymentResponse),
         (status = 400, description = "No Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`payment_not_refundable`: it has not succeeded", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`refund_exceeds_payment`, or a bad amount", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Stripe failed or refused", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = PaymentsNotConfigured),
     )
 )]
 #[post("/{id}/refunds")]
@@ -239,7 +240,7 @@ pub const WEBHOOK_MAX_BODY_BYTES: usize = 256 * 1024;
         (status = 200, description = "Applied, or applied before"),
         (status = 400, description = "`invalid_signature`, `stale_signature` or `invalid_event`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`: over 256 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`payments_not_configured`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = PaymentsNotConfigured),
     )
 )]
 #[post("/stripe")]

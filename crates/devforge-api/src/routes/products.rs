@@ -6,6 +6,7 @@ use crate::dto::products::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Admin, MaybeAuthenticated, Valid, ValidQuery, admins_only};
+use crate::problem_responses::{NotAdmin, NotLoggedIn};
 use crate::routes::licensing_requester;
 use crate::state::AppState;
 use actix_web::middleware::from_fn;
@@ -72,8 +73,8 @@ pub async fn get_product(
     request_body = CreateProductRequest,
     responses(
         (status = 201, description = "Created", body = ProductResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 409, description = "SKU taken (`sku_taken`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -113,8 +114,8 @@ pub async fn create_product(
     request_body = UpdateProductRequest,
     responses(
         (status = 200, description = "Updated", body = ProductResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotAdmin),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )

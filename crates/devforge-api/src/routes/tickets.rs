@@ -10,6 +10,7 @@ use crate::dto::tickets::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{Authenticated, Valid, ValidQuery};
+use crate::problem_responses::{NotLoggedIn, NotStaff};
 use crate::routes::support_actor;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, patch, post, web};
@@ -44,7 +45,7 @@ fn assignee_filter(raw: Option<&str>, caller: &Principal) -> Result<AssigneeFilt
     request_body = OpenTicketRequest,
     responses(
         (status = 201, description = "Opened", body = TicketResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 422, description = "Bad subject, body or category, or a license or payment that is not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -113,7 +114,7 @@ pub async fn open_ticket(
     params(TicketsQuery),
     responses(
         (status = 200, description = "A page of tickets", body = PageResponse<TicketResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "A customer filtered by assignee", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
     )
@@ -149,7 +150,7 @@ pub async fn list_tickets(
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),
     responses(
         (status = 200, description = "The ticket", body = TicketResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such ticket, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -175,7 +176,7 @@ pub async fn get_ticket(
     request_body = UpdateTicketRequest,
     responses(
         (status = 200, description = "Changed", body = TicketResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "A requester changing priority or category", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition` (with `allowed`), or a concurrent change", body = Problem, content_type = "application/problem+json"),
@@ -211,8 +212,8 @@ pub async fn update_ticket(
     request_body = AssignRequest,
     responses(
         (status = 200, description = "Assigned", body = TicketResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
+        (status = 403, response = NotStaff),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_assignee`: not an enabled staff account", body = Problem, content_type = "application/problem+json"),
     )
@@ -241,7 +242,7 @@ pub async fn assign_ticket(
     request_body = PostMessageRequest,
     responses(
         (status = 201, description = "Posted", body = MessageResponse),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 403, description = "A customer posting an internal note", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket, or not yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: the ticket is closed", body = Problem, content_type = "application/problem+json"),
@@ -276,7 +277,7 @@ pub async fn post_message(
     params(("id" = uuid::Uuid, Path, description = "Ticket id"), PageQuery),
     responses(
         (status = 200, description = "A page of messages", body = PageResponse<MessageResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such ticket, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -303,7 +304,7 @@ pub async fn list_messages(
     params(("id" = uuid::Uuid, Path, description = "Ticket id"), PageQuery),
     responses(
         (status = 200, description = "A page of events", body = PageResponse<TicketEventResponse>),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = NotLoggedIn),
         (status = 404, description = "No such ticket, or not yours", body = Problem, content_type = "application/problem+json"),
     )
 )]

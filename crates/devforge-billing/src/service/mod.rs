@@ -1,5 +1,5 @@
-//! The billing service: payments in [`payments`], gateway events in [`events`], refunds in
-//! [`refunds`], over one store, gateway, licensing desk and clock.
+//! The billing service: payments in `payments`, gateway events in `events`, refunds in
+//! `refunds`, over one store, gateway, licensing desk and clock.
 
 mod events;
 mod payments;

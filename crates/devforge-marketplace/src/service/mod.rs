@@ -1,5 +1,5 @@
-//! The marketplace service: listings in [`listings`], versions and the review queue in
-//! [`versions`], ratings in [`reviews`], downloads in [`downloads`].
+//! The marketplace service: listings in `listings`, versions and the review queue in
+//! `versions`, ratings in `reviews`, downloads in `downloads`.
 
 mod downloads;
 mod listings;

@@ -4,7 +4,7 @@
 //! Full-text search differs by database (PostgreSQL `tsvector` with the `english`
 //! configuration, SQLite FTS5 with the Porter tokenizer); the domain's
 //! [`devforge_domain::SearchQuery`] has already reduced the user's text to terms both
-//! treat alike, and [`crate::search_sql`] turns those into each engine's query. Like the licensing
+//! treat alike, and `search_sql` turns those into each engine's query. Like the licensing
 //! adapter, transactions write before they read.
 
 mod article_search;

@@ -1,5 +1,5 @@
-//! The support service: ticket rules in [`tickets`], knowledge-base rules in
-//! [`knowledge_base`], over one store and clock.
+//! The support service: ticket rules in `tickets`, knowledge-base rules in
+//! `knowledge_base`, over one store and clock.
 
 mod knowledge_base;
 #[cfg(test)]
