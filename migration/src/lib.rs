@@ -26,6 +26,8 @@ mod m20261128_000015_marketplace;
 mod m20261201_000016_tag_filter_index;
 mod m20261204_000017_extension_change_feed;
 mod m20261205_000018_login_attempts;
+mod m20261206_000019_license_revision;
+mod m20261206_000020_license_change_log;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -53,6 +55,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_tag_filter_index::Migration),
             Box::new(m20261204_000017_extension_change_feed::Migration),
             Box::new(m20261205_000018_login_attempts::Migration),
+            Box::new(m20261206_000019_license_revision::Migration),
+            Box::new(m20261206_000020_license_change_log::Migration),
         ]
     }
 }

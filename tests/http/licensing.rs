@@ -30,7 +30,11 @@ async fn issue(app: &TestApp, admin: &Account, owner: &Account, sku: &str) -> Va
     json(response).await
 }
 
-async fn setup(app: &TestApp, days: Option<u32>, seats: u32) -> (Account, Account, Value) {
+pub(crate) async fn setup(
+    app: &TestApp,
+    days: Option<u32>,
+    seats: u32,
+) -> (Account, Account, Value) {
     let admin = app
         .account_with_role("admin@example.com", Role::Admin)
         .await;
@@ -40,7 +44,7 @@ async fn setup(app: &TestApp, days: Option<u32>, seats: u32) -> (Account, Accoun
     (admin, owner, license)
 }
 
-async fn jwks(app: &TestApp) -> Vec<PublicKey> {
+pub(crate) async fn jwks(app: &TestApp) -> Vec<PublicKey> {
     let set = json(app.get("/v1/licenses/public-key", None).await).await;
     set["keys"]
         .as_array()
@@ -53,7 +57,7 @@ async fn jwks(app: &TestApp) -> Vec<PublicKey> {
         .collect()
 }
 
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod billing;
 mod body_limits;
+mod certificate_reuse;
 mod concurrency;
 mod contract;
 mod fuzz;

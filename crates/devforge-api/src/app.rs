@@ -36,7 +36,7 @@ use devforge_marketplace::{
 };
 use devforge_packages::ObjectPackageStore;
 use devforge_persistence::{
-    Database, DatabaseKind, ListingFeed, PgLicenseReadModel, SqlBillingStore, SqlIdentityStore,
+    Database, DatabaseKind, LicenseReadModel, ListingFeed, SqlBillingStore, SqlIdentityStore,
     SqlLicensingStore, SqlMarketStore, SqlSupportStore,
 };
 use devforge_search::ExtensionIndex;
@@ -281,6 +281,7 @@ fn build_licensing(settings: &Settings, database: &Database) -> Result<Licensing
     let config = LicensingConfig {
         self_deactivations: settings.self_deactivations_per_day,
         deactivation_window: Duration::hours(24),
+        reusable_certificates: settings.certificate_reuse_slots,
     };
     let service = LicensingService::new(
         SqlLicensingStore::new(database.clone()),
@@ -289,8 +290,8 @@ fn build_licensing(settings: &Settings, database: &Database) -> Result<Licensing
         signer,
         config,
     );
-    if settings.validation_cache && database.kind() == DatabaseKind::Postgres {
-        return Ok(service.with_cache(PgLicenseReadModel::start(database.clone())));
+    if settings.validation_cache {
+        return Ok(service.with_cache(LicenseReadModel::start(database.clone())));
     }
     Ok(service)
 }

@@ -250,8 +250,9 @@ pub struct Settings {
     )]
     pub certificate_offline_days: u32,
 
-    /// On PostgreSQL, answer validations from an in-memory copy of the licenses, kept in step
-    /// by the database's change feed and never more than a second behind.
+    /// Answer validations from an in-memory copy of the licenses, kept in step by the
+    /// database's change feed (PostgreSQL) or change log (SQLite) and never more than a
+    /// second behind.
     #[arg(long, env = "DEVFORGE_VALIDATION_CACHE", default_value_t = true,
         action = ArgAction::Set, global = true)]
     pub validation_cache: bool,
@@ -283,6 +284,16 @@ pub struct Settings {
         global = true
     )]
     pub self_deactivations_per_day: u32,
+
+    /// Signed certificates validation keeps for reuse (about 130 bytes each); 0 signs every
+    /// answer anew.
+    #[arg(
+        long,
+        env = "DEVFORGE_CERTIFICATE_REUSE_SLOTS",
+        default_value_t = 65_536,
+        global = true
+    )]
+    pub certificate_reuse_slots: usize,
 
     /// Stripe secret API key. Without it the server runs, and payment routes answer 503
     /// `payments_not_configured`.

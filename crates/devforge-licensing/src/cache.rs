@@ -12,6 +12,10 @@ use crate::license::LicenseId;
 use crate::ports::KeyLookup;
 
 /// What the cache knows about a key.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned by value once per validation; boxing would add an allocation to it"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CacheAnswer {
     /// It cannot answer now, or does not know the key: read the database. (A key the

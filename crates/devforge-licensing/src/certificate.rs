@@ -146,6 +146,8 @@ impl SigningKeyPair {
 #[derive(Clone)]
 pub struct CertificateSigner {
     kid: String,
+    /// The first bytes of the current public key: certificates kept for reuse are tied to it.
+    identity: u64,
     signing: SigningKey,
     /// The base64url JOSE header, the same for every certificate of this key.
     encoded_header: String,
@@ -179,9 +181,14 @@ impl CertificateSigner {
         header.kid = Some(current.kid.clone());
         let header =
             serde_json::to_vec(&header).map_err(|e| CertificateError::Key(e.to_string()))?;
+        let signing = SigningKey::from_bytes(&current.seed);
+        let public = signing.verifying_key().to_bytes();
+        let mut identity = [0_u8; 8];
+        identity.copy_from_slice(&public[..8]);
         Ok(Self {
             kid: current.kid.clone(),
-            signing: SigningKey::from_bytes(&current.seed),
+            identity: u64::from_le_bytes(identity),
+            signing,
             encoded_header: URL_SAFE_NO_PAD.encode(header),
             published: keys.iter().map(SigningKeyPair::public_key).collect(),
             offline_period,
@@ -192,6 +199,12 @@ impl CertificateSigner {
     #[must_use]
     pub fn public_keys(&self) -> &[PublicKey] {
         &self.published
+    }
+
+    /// Which key signs: two signers with the same identity make the same signatures.
+    #[must_use]
+    pub(crate) fn identity(&self) -> u64 {
+        self.identity
     }
 
     /// A certificate for `license`, valid until the earlier of the end of its grace period
@@ -205,11 +218,60 @@ impl CertificateSigner {
         fingerprint: Option<&Fingerprint>,
         now: DateTime<Utc>,
     ) -> Result<String, CertificateError> {
+        self.issue_reusable(license, fingerprint, now)
+            .map(|(token, _)| token)
+    }
+
+    /// As [`Self::issue`], with what [`Self::reassemble`] needs to produce the same
+    /// certificate again without signing.
+    pub(crate) fn issue_reusable(
+        &self,
+        license: &License,
+        fingerprint: Option<&Fingerprint>,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Signature), CertificateError> {
         let offline_until = now + self.offline_period;
         let usable_until = license
             .expires_at
             .map(|expiry| expiry + Duration::days(i64::from(license.grace_days)));
         let exp = usable_until.map_or(offline_until, |until| until.min(offline_until));
+        let iat = now.timestamp();
+        let exp = exp.timestamp();
+        let mut token = self.signing_input(license, fingerprint, iat, exp)?;
+        let signature = self.signing.sign(token.as_bytes()).to_bytes();
+        append_signature(&mut token, &signature);
+        Ok((
+            token,
+            Signature {
+                iat,
+                exp,
+                bytes: signature,
+            },
+        ))
+    }
+
+    /// The certificate `signature` was made for, written out again: the claims come from
+    /// `license` and `fingerprint`, which must say what they said when it was signed (the
+    /// caller checks the license's revision), or the result does not verify.
+    pub(crate) fn reassemble(
+        &self,
+        license: &License,
+        fingerprint: Option<&Fingerprint>,
+        signature: &Signature,
+    ) -> Result<String, CertificateError> {
+        let mut token = self.signing_input(license, fingerprint, signature.iat, signature.exp)?;
+        append_signature(&mut token, &signature.bytes);
+        Ok(token)
+    }
+
+    /// `header.claims`, the part of a JWS that is signed.
+    fn signing_input(
+        &self,
+        license: &License,
+        fingerprint: Option<&Fingerprint>,
+        iat: i64,
+        exp: i64,
+    ) -> Result<String, CertificateError> {
         let claims = CertificateClaims {
             iss: CERTIFICATE_ISSUER.into(),
             sub: license.id.to_string(),
@@ -220,17 +282,34 @@ impl CertificateSigner {
                 .map(|e| e.as_str().to_owned())
                 .collect(),
             fingerprint: fingerprint.map(|f| f.as_str().to_owned()),
-            iat: now.timestamp(),
-            exp: exp.timestamp(),
+            iat,
+            exp,
         };
         let claims =
             serde_json::to_vec(&claims).map_err(|e| CertificateError::Key(e.to_string()))?;
-        let mut token = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(claims));
-        let signature = self.signing.sign(token.as_bytes());
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
-        Ok(token)
+        Ok(format!(
+            "{}.{}",
+            self.encoded_header,
+            URL_SAFE_NO_PAD.encode(claims)
+        ))
     }
+}
+
+/// The parts of a signed certificate that cannot be derived from the license: its times and
+/// its Ed25519 signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Signature {
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+    /// The signature over `header.claims`.
+    pub bytes: [u8; 64],
+}
+
+fn append_signature(token: &mut String, signature: &[u8; 64]) {
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
 }
 
 /// Checks a certificate: signed by one of `keys` (chosen by `kid`), issued by us, not

@@ -26,6 +26,7 @@ fn license(expires_at: Option<DateTime<Utc>>) -> License {
         entitlements: vec![Entitlement::parse("pro").unwrap_or_else(|e| panic!("{e}"))],
         source: LicenseSource::Payment("pay_1".into()),
         revocation_reason: None,
+        revision: 0,
     }
 }
 

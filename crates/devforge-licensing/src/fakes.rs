@@ -185,6 +185,7 @@ impl LicenseRepository for FakeStore {
             entitlements: new.entitlements,
             source: new.source,
             revocation_reason: None,
+            revision: 0,
         };
         state
             .licenses
@@ -281,6 +282,7 @@ impl LicenseRepository for FakeStore {
         };
         license.status = to;
         license.revocation_reason = reason;
+        license.revision += 1;
         let updated = license.clone();
         Self::push_event(&mut state, id, event, false);
         state.audit.extend(audit);
@@ -310,6 +312,7 @@ impl LicenseRepository for FakeStore {
             return Ok(None);
         };
         license.expires_at = Some(renewed);
+        license.revision += 1;
         let updated = license.clone();
         state.renewal_payments.extend(payment);
         Self::push_event(&mut state, id, event, false);
@@ -366,6 +369,7 @@ impl ActivationRepository for FakeStore {
             return Ok(ActivationOutcome::LimitReached);
         }
         license.activations_count += 1;
+        license.revision += 1;
         state.activations.push(activation.clone());
         Self::push_event(&mut state, activation.license_id, event, false);
         Ok(ActivationOutcome::Created(activation))
@@ -412,6 +416,7 @@ impl ActivationRepository for FakeStore {
             .find(|(l, _, _)| l.id == license_id)
         {
             license.activations_count = license.activations_count.saturating_sub(1);
+            license.revision += 1;
         }
         Self::push_event(&mut state, license_id, event, throttle.is_some());
         state.audit.extend(audit);

@@ -24,6 +24,7 @@
 pub mod activation;
 pub mod cache;
 pub mod certificate;
+pub mod certificate_reuse;
 pub mod error;
 pub mod event;
 pub mod key;
@@ -42,6 +43,7 @@ pub use certificate::{
     CertificateClaims, CertificateError, CertificateSigner, PublicKey, SigningKeyPair,
     verify_certificate,
 };
+pub use certificate_reuse::ReusableCertificates;
 pub use error::LicensingError;
 pub use event::{Actor, EventKind, LicenseEvent};
 pub use key::{KeyError, LicenseKey};

@@ -107,6 +107,9 @@ pub struct License {
     pub source: LicenseSource,
     /// Why it was suspended or revoked.
     pub revocation_reason: Option<String>,
+    /// Bumped by storage on every change to the license or its seats, so two reads with
+    /// the same revision saw the same license (see [`crate::service`] on certificate reuse).
+    pub revision: u64,
 }
 
 /// The answer of a validation, as the IDE switches on it.

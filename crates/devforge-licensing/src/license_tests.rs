@@ -23,6 +23,7 @@ fn license(expires_at: Option<DateTime<Utc>>, grace_days: u32) -> License {
         entitlements: Vec::new(),
         source: LicenseSource::Payment("pay_1".into()),
         revocation_reason: None,
+        revision: 0,
     }
 }
 

@@ -22,6 +22,6 @@ pub mod support;
 pub use billing::SqlBillingStore;
 pub use database::{Database, DatabaseKind, PoolStatus};
 pub use identity::SqlIdentityStore;
-pub use licensing::{PgLicenseReadModel, SqlLicensingStore};
+pub use licensing::{LicenseReadModel, MAX_STALENESS, SqlLicensingStore};
 pub use marketplace::{ListingFeed, SqlMarketStore};
 pub use support::SqlSupportStore;

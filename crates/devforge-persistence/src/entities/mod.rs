@@ -14,6 +14,7 @@ pub mod kb_article_tags;
 pub mod kb_articles;
 pub mod kb_feedback;
 pub mod kb_revisions;
+pub mod license_changes;
 pub mod license_events;
 pub mod license_payment_renewals;
 pub mod licenses;

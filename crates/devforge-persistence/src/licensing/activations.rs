@@ -97,6 +97,10 @@ async fn try_activate(
             Expr::col(licenses::Column::ActivationsCount).add(1),
         )
         .col_expr(licenses::Column::UpdatedAt, Expr::value(event.at))
+        .col_expr(
+            licenses::Column::Revision,
+            Expr::col(licenses::Column::Revision).add(1),
+        )
         .filter(licenses::Column::Id.eq(license_id))
         .filter(licenses::Column::Status.eq(LicenseStatus::Active.as_str()))
         .filter(
@@ -169,6 +173,10 @@ impl ActivationRepository for SqlLicensingStore {
                 Expr::col(licenses::Column::ActivationsCount).sub(1),
             )
             .col_expr(licenses::Column::UpdatedAt, Expr::value(event.at))
+            .col_expr(
+                licenses::Column::Revision,
+                Expr::col(licenses::Column::Revision).add(1),
+            )
             .filter(licenses::Column::Id.eq(license_id.as_uuid()))
             .filter(licenses::Column::ActivationsCount.gt(0))
             .exec(&txn)

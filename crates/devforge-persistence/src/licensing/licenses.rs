@@ -33,6 +33,7 @@ pub(super) fn to_license(row: licenses::Model) -> Result<License, StoreError> {
         source: LicenseSource::decode(&row.source)
             .ok_or_else(|| corrupt("license source", &row.source))?,
         revocation_reason: row.revocation_reason,
+        revision: u64::try_from(row.revision).map_err(|e| corrupt("license revision", e))?,
     })
 }
 
@@ -121,6 +122,7 @@ impl LicenseRepository for SqlLicensingStore {
             revocation_reason: Set(None),
             created_at: Set(license.issued_at),
             updated_at: Set(license.issued_at),
+            revision: Set(0),
         }
         .insert(&txn)
         .await
@@ -219,6 +221,10 @@ impl LicenseRepository for SqlLicensingStore {
             .col_expr(licenses::Column::Status, Expr::value(to.as_str()))
             .col_expr(licenses::Column::RevocationReason, Expr::value(reason))
             .col_expr(licenses::Column::UpdatedAt, Expr::value(event.at))
+            .col_expr(
+                licenses::Column::Revision,
+                Expr::col(licenses::Column::Revision).add(1),
+            )
             .filter(licenses::Column::Status.is_in(from.iter().map(|s| s.as_str())));
         let txn = self.conn().begin().await.map_err(store_error)?;
         apply(txn, id, update, event, audit).await
@@ -243,6 +249,10 @@ impl LicenseRepository for SqlLicensingStore {
         let update = licenses::Entity::update_many()
             .col_expr(licenses::Column::ExpiresAt, Expr::value(renewed))
             .col_expr(licenses::Column::UpdatedAt, Expr::value(event.at))
+            .col_expr(
+                licenses::Column::Revision,
+                Expr::col(licenses::Column::Revision).add(1),
+            )
             .filter(still_current)
             .filter(licenses::Column::Status.ne(LicenseStatus::Revoked.as_str()));
         let txn = self.conn().begin().await.map_err(store_error)?;

@@ -13,7 +13,7 @@ mod licenses;
 mod products;
 mod read_model;
 
-pub use read_model::{MAX_STALENESS, PgLicenseReadModel};
+pub use read_model::{LicenseReadModel, MAX_STALENESS};
 
 use crate::Database;
 use crate::error::corrupt;

@@ -10,19 +10,19 @@ use crate::product::{Entitlement, LicenseTerms, NewProduct, ProductChanges, Sku}
 use chrono::{Duration, TimeZone, Utc};
 use devforge_domain::{Currency, ManualClock, Money, PageRequest, Role, UserId};
 
-struct Harness {
-    service: LicensingService<FakeStore, ManualClock>,
-    store: FakeStore,
-    clock: ManualClock,
-    admin: Requester,
-    owner: Requester,
+pub(super) struct Harness {
+    pub(super) service: LicensingService<FakeStore, ManualClock>,
+    pub(super) store: FakeStore,
+    pub(super) clock: ManualClock,
+    pub(super) admin: Requester,
+    pub(super) owner: Requester,
 }
 
 fn sku(text: &str) -> Sku {
     Sku::parse(text).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn harness() -> Harness {
+pub(super) fn harness() -> Harness {
     let store = FakeStore::default();
     let start = Utc
         .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
@@ -69,7 +69,7 @@ fn product(duration_days: Option<u32>, seats: u32) -> NewProduct {
     }
 }
 
-async fn issued(
+pub(super) async fn issued(
     h: &Harness,
     duration_days: Option<u32>,
     seats: u32,
