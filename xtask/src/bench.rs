@@ -7,20 +7,23 @@
 //! licenses through the real service (`devforge bench seed-licenses`), start the server
 //! with rate limits off, warm up, then alternate `wrk` against `POST /v1/licenses/validate`
 //! (random seeded keys, Lua body script) with `pgbench -S -M prepared` at the same
-//! concurrency; then the same validation load on SQLite. Prints medians, the
-//! validate/pgbench ratio and the server's peak RSS. Everything talks to 127.0.0.1 only.
+//! concurrency; then the same validation load on SQLite. Each database is served by two
+//! servers side by side, certificate reuse on and off, measured in turn within every rep.
+//! Prints medians, the validate/pgbench ratio (SQLite's too, against the PostgreSQL
+//! pgbench of the same run) and each server's peak RSS. Everything talks to 127.0.0.1 only.
 
+use crate::bench_mixed::Mixed;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Settings of one benchmark run, from `--name value` flags.
-struct Options {
+pub(crate) struct Options {
     licenses: usize,
-    seconds: u32,
+    pub(crate) seconds: u32,
     warmup: u32,
-    connections: u32,
+    pub(crate) connections: u32,
     reps: usize,
     workers: u32,
     pool: u32,
@@ -64,11 +67,11 @@ impl Options {
 
 /// Figures of one load run.
 #[derive(Debug, Clone, Copy, Default)]
-struct Load {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
+pub(crate) struct Load {
+    pub(crate) rps: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) errors: u64,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -78,6 +81,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
         _ => Err("usage: cargo xtask bench validate [--licenses N] [--seconds S] [--reps R] [--connections C] [--workers W] [--pool P]\n       cargo xtask bench search [--from TSV] [--queries FILE] [--seconds S] [--connections C] [--sqlite false]".into()),
     }
 }
+
+/// The two servers each database is measured with, side by side in every rep: certificate
+/// reuse on (the default) and off (a fresh signature on every answer, as before reuse).
+const VARIANTS: [(&str, &str); 2] = [("reuse on", "65536"), ("reuse off", "0")];
+
+/// What one database gave: per variant, the load of each rep; pgbench per rep (PostgreSQL).
+struct Measured {
+    runs: Vec<Vec<Load>>,
+    pgbench: Vec<f64>,
+    peak_rss: Vec<Option<f64>>,
+    /// Validation (reuse on) with a login flood beside it, and the flood itself.
+    flood: (Load, Load),
+    /// From the start of a server until its read model holds every license.
+    to_memory: Duration,
+    /// Validation with writes beside it, and revocations probed across the two servers.
+    mixed: Mixed,
+}
+
+/// The account the login flood signs in to; every other flood request is a wrong password
+/// for an address nobody has, which costs the same bcrypt verification.
+const FLOOD_EMAIL: &str = "bench-owner@example.com";
+const FLOOD_PASSWORD: &str = "correct horse battery staple";
+/// Connections of the login flood.
+const FLOOD_CONNECTIONS: u32 = 8;
 
 fn validate(options: &Options) -> Result<(), String> {
     ensure_tool("wrk", "wrk")?;
@@ -100,78 +127,254 @@ fn validate(options: &Options) -> Result<(), String> {
     let pg_url = with_database(&options.postgres, app_db);
     let pgbench_url = with_database(&options.postgres, pgbench_db);
     run_quiet(Command::new("pgbench").args(["-i", "-q", "-s", "10", &pgbench_url]))?;
-
-    let pg_dir = work.join("postgres");
-    let pg_keys = seed(&server, &pg_dir, &pg_url, options)?;
-    let script = write_lua(&work, &pg_keys)?;
-    let mut pg = start_server(
+    let pg = measure(
         &server,
-        &pg_dir,
+        &work.join("postgres"),
         &pg_url,
-        options.workers,
-        options.pool,
-        &[],
+        Some(&pgbench_url),
+        options,
     )?;
-    let port = pg.1;
-    let url = format!("http://127.0.0.1:{port}/v1/licenses/validate");
-    wrk(&script, &url, options.connections, options.warmup)?;
-    let mut validate_runs = Vec::new();
-    let mut pgbench_runs = Vec::new();
-    for rep in 0..options.reps {
-        let load = wrk(&script, &url, options.connections, options.seconds)?;
-        let tps = pgbench(&pgbench_url, options)?;
-        eprintln!(
-            "rep {}: validate {:.0} rps (p99 {:.2} ms), pgbench -S {:.0} tps",
-            rep + 1,
-            load.rps,
-            load.p99_ms,
-            tps
-        );
-        validate_runs.push(load);
-        pgbench_runs.push(tps);
-    }
-    let pg_rss = peak_rss_mb(pg.0.id());
-    stop(&mut pg.0);
-
     // SQLite, the embedded default.
     let lite_dir = work.join("sqlite");
     let lite_url = format!("sqlite://{}", lite_dir.join("devforge.db").display());
-    let lite_keys = seed(&server, &lite_dir, &lite_url, options)?;
-    let lite_script = write_lua(&work, &lite_keys)?;
-    let mut lite = start_server(
-        &server,
-        &lite_dir,
-        &lite_url,
-        options.workers,
-        options.pool,
-        &[],
-    )?;
-    let lite_endpoint = format!("http://127.0.0.1:{}/v1/licenses/validate", lite.1);
-    wrk(
-        &lite_script,
-        &lite_endpoint,
-        options.connections,
-        options.warmup,
-    )?;
-    let mut lite_runs = Vec::new();
-    for _ in 0..options.reps {
-        lite_runs.push(wrk(
-            &lite_script,
-            &lite_endpoint,
-            options.connections,
-            options.seconds,
-        )?);
-    }
-    let lite_rss = peak_rss_mb(lite.0.id());
-    stop(&mut lite.0);
+    let lite = measure(&server, &lite_dir, &lite_url, None, options)?;
 
-    let validate_rps = median(validate_runs.iter().map(|l| l.rps).collect());
-    let pgbench_tps = median(pgbench_runs.clone());
-    let errors: u64 = validate_runs
+    report(options, &pg, &lite);
+    let errors: u64 = pg
+        .runs
         .iter()
-        .chain(&lite_runs)
+        .chain(&lite.runs)
+        .flatten()
+        .chain([&pg.mixed.validation, &lite.mixed.validation])
         .map(|l| l.errors)
         .sum();
+    println!("non-2xx validation responses: {errors}");
+    let stale = pg.mixed.stale + pg.mixed.never_seen + lite.mixed.stale + lite.mixed.never_seen;
+    let _ = std::fs::remove_dir_all(&work);
+    for db in [app_db, pgbench_db] {
+        psql(
+            &options.postgres,
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        )?;
+    }
+    if errors > 0 {
+        return Err(format!("{errors} validation requests failed"));
+    }
+    if stale > 0 {
+        return Err(format!(
+            "{stale} answers said VALID more than a second after a revocation, or never REVOKED"
+        ));
+    }
+    Ok(())
+}
+
+/// Seeds one database, starts one server per variant on it, warms them up, then runs each
+/// rep: every variant in turn, then pgbench when there is one.
+fn measure(
+    server: &Path,
+    dir: &Path,
+    url: &str,
+    pgbench_url: Option<&str>,
+    options: &Options,
+) -> Result<Measured, String> {
+    let keys = seed(server, dir, url, options)?;
+    let script = write_lua(dir, &keys)?;
+    let to_memory = time_to_memory(server, dir, url, options)?;
+    eprintln!(
+        "answering from memory {:.1} s after start",
+        to_memory.as_secs_f64()
+    );
+    let mut servers = Vec::new();
+    for (name, slots) in VARIANTS {
+        let started = Instant::now();
+        let running = start_server(
+            server,
+            dir,
+            url,
+            options.workers,
+            options.pool,
+            &[
+                ("DEVFORGE_CERTIFICATE_REUSE_SLOTS", slots),
+                ("DEVFORGE_BCRYPT_COST", "12"),
+            ],
+        )?;
+        let endpoint = format!("http://127.0.0.1:{}/v1/licenses/validate", running.1);
+        wrk(&script, &endpoint, options.connections, options.warmup)?;
+        eprintln!(
+            "{name}: listening and warmed up {:.1} s after start",
+            started.elapsed().as_secs_f64()
+        );
+        servers.push((running, endpoint));
+    }
+    let mut measured = Measured {
+        runs: vec![Vec::new(); VARIANTS.len()],
+        pgbench: Vec::new(),
+        peak_rss: Vec::new(),
+        flood: (Load::default(), Load::default()),
+        to_memory,
+        mixed: Mixed::default(),
+    };
+    for rep in 0..options.reps {
+        for (variant, (_, endpoint)) in servers.iter().enumerate() {
+            let load = wrk(&script, endpoint, options.connections, options.seconds)?;
+            eprintln!(
+                "rep {} {}: validate {:.0} rps (p99 {:.2} ms)",
+                rep + 1,
+                VARIANTS[variant].0,
+                load.rps,
+                load.p99_ms
+            );
+            measured.runs[variant].push(load);
+        }
+        if let Some(pgbench_url) = pgbench_url {
+            let tps = pgbench(pgbench_url, options)?;
+            eprintln!("rep {}: pgbench -S {tps:.0} tps", rep + 1);
+            measured.pgbench.push(tps);
+        }
+    }
+    let (_, endpoint) = &servers[0];
+    measured.flood = beside_a_login_flood(dir, &script, endpoint, options)?;
+    eprintln!(
+        "reuse on, beside a login flood: validate {:.0} rps (p99 {:.2} ms); logins {:.0} rps (p99 {:.2} ms)",
+        measured.flood.0.rps,
+        measured.flood.0.p99_ms,
+        measured.flood.1.rps,
+        measured.flood.1.p99_ms
+    );
+    let quiet_rps = median(measured.runs[0].iter().map(|l| l.rps).collect());
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|((_, port), _)| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let pair = crate::bench_mixed::Servers {
+        through: &bases[0],
+        other: &bases[1],
+        keys: &keys,
+        validate_script: &script,
+    };
+    measured.mixed = crate::bench_mixed::run(server, dir, url, &pair, quiet_rps, options)?;
+    let mixed = &measured.mixed;
+    eprintln!(
+        "mixed: validate {:.0} rps (p99 {:.2} ms), writes {:.0} rps ({:.1} %, {} non-2xx); {} revocations probed, slowest seen after {:.0} ms, {} stale VALID",
+        mixed.validation.rps,
+        mixed.validation.p99_ms,
+        mixed.writes.rps,
+        mixed.write_share * 100.0,
+        mixed.writes.errors,
+        mixed.probes,
+        mixed.slowest_ms,
+        mixed.stale
+    );
+    for ((mut child, _), _) in servers {
+        measured.peak_rss.push(peak_rss_mb(child.id()));
+        stop(&mut child);
+    }
+    Ok(measured)
+}
+
+/// How long a started server takes until its read model has loaded every license (it says
+/// so in its log; until then validation reads the database).
+fn time_to_memory(
+    server: &Path,
+    dir: &Path,
+    url: &str,
+    options: &Options,
+) -> Result<Duration, String> {
+    use std::io::BufRead as _;
+    let started = Instant::now();
+    let mut child = server_command(server, dir, url)
+        .env("DEVFORGE_LISTEN", format!("127.0.0.1:{}", free_port()?))
+        .env("DEVFORGE_WORKERS", options.workers.to_string())
+        .env("DEVFORGE_DB_POOL_SIZE", options.pool.to_string())
+        .env("DEVFORGE_LOG", "info")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let output = child.stdout.take().ok_or("no server output")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines = std::io::BufReader::new(output).lines();
+        for line in lines.map_while(Result::ok) {
+            if line.contains("license read model loaded") {
+                let _ = tx.send(started.elapsed());
+                return;
+            }
+        }
+    });
+    let loaded = rx.recv_timeout(Duration::from_secs(120)).ok();
+    stop(&mut child);
+    loaded.ok_or_else(|| "the read model did not load within 120 s".into())
+}
+
+/// Validation load with logins at bcrypt cost 12 on [`FLOOD_CONNECTIONS`] connections
+/// beside it, half right passwords and half wrong ones: the validation load and the flood's.
+fn beside_a_login_flood(
+    dir: &Path,
+    validate_script: &Path,
+    endpoint: &str,
+    options: &Options,
+) -> Result<(Load, Load), String> {
+    let base = endpoint.trim_end_matches("/v1/licenses/validate");
+    let body = format!(r#"{{"email":"{FLOOD_EMAIL}","password":"{FLOOD_PASSWORD}"}}"#);
+    let registered = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+        .arg("Content-Type: application/json")
+        .args(["-d", &body])
+        .arg(format!("{base}/v1/auth/register"))
+        .output()
+        .map_err(|e| format!("curl: {e}"))?;
+    let status = String::from_utf8_lossy(&registered.stdout).into_owned();
+    if status != "201" && status != "409" {
+        return Err(format!("registering the flood's account answered {status}"));
+    }
+    let script = dir.join("login-flood.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local n = 0
+math.randomseed(os.time())
+request = function()
+  n = n + 1
+  local body
+  if n % 2 == 0 then
+    body = '{body}'
+  else
+    body = '{{"email":"nobody-' .. math.random(1000000000) .. '-' .. n .. '@example.com","password":"wrong password"}}'
+  end
+  return wrk.format("POST", "/v1/auth/login", {{["Content-Type"] = "application/json"}}, body)
+end
+"#
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let flood = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{FLOOD_CONNECTIONS}"),
+            &format!("-d{}s", options.seconds + 2),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(base)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    std::thread::sleep(Duration::from_secs(1));
+    let validation = wrk(
+        validate_script,
+        endpoint,
+        options.connections,
+        options.seconds,
+    );
+    let output = flood.wait_with_output().map_err(|e| e.to_string())?;
+    let logins = parse_wrk(&String::from_utf8_lossy(&output.stdout));
+    Ok((validation?, logins))
+}
+
+fn report(options: &Options, pg: &Measured, lite: &Measured) {
     println!(
         "## validate benchmark ({} licenses, {} connections, {} s x {} reps, {} workers, pool {})",
         options.licenses,
@@ -185,38 +388,74 @@ fn validate(options: &Options) -> Result<(), String> {
         "cores: {}",
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
+    let pgbench_tps = median(pg.pgbench.clone());
+    println!("pgbench -S -M prepared: {pgbench_tps:.0} tps (median)");
     println!(
-        "| database | validate rps | p50 ms | p99 ms | pgbench -S tps | validate/pgbench | server peak RSS MB |"
+        "| database | certificates | validate rps | p50 ms | p99 ms | validate/pgbench (median of reps) | server peak RSS MB |"
     );
     println!("|---|---|---|---|---|---|---|");
-    println!(
-        "| PostgreSQL | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
-        validate_rps,
-        median(validate_runs.iter().map(|l| l.p50_ms).collect()),
-        median(validate_runs.iter().map(|l| l.p99_ms).collect()),
-        pgbench_tps,
-        validate_rps / pgbench_tps.max(1.0),
-        pg_rss.map_or("?".into(), |mb| format!("{mb:.1}"))
-    );
-    println!(
-        "| SQLite | {:.0} | {:.2} | {:.2} | - | - | {} |",
-        median(lite_runs.iter().map(|l| l.rps).collect()),
-        median(lite_runs.iter().map(|l| l.p50_ms).collect()),
-        median(lite_runs.iter().map(|l| l.p99_ms).collect()),
-        lite_rss.map_or("?".into(), |mb| format!("{mb:.1}"))
-    );
-    println!("non-2xx responses: {errors}");
-    let _ = std::fs::remove_dir_all(&work);
-    for db in [app_db, pgbench_db] {
-        psql(
-            &options.postgres,
-            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
-        )?;
+    for (database, measured) in [("PostgreSQL", pg), ("SQLite", lite)] {
+        for (variant, (name, _)) in VARIANTS.iter().enumerate() {
+            let runs = &measured.runs[variant];
+            let ratios: Vec<f64> = runs
+                .iter()
+                .zip(&pg.pgbench)
+                .map(|(load, tps)| load.rps / tps.max(1.0))
+                .collect();
+            println!(
+                "| {database} | {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+                median(runs.iter().map(|l| l.rps).collect()),
+                median(runs.iter().map(|l| l.p50_ms).collect()),
+                median(runs.iter().map(|l| l.p99_ms).collect()),
+                median(ratios),
+                measured.peak_rss[variant].map_or("?".into(), |mb| format!("{mb:.1}"))
+            );
+        }
     }
-    if errors > 0 {
-        return Err(format!("{errors} validation requests failed"));
+    println!(
+        "answering from memory after start: PostgreSQL {:.1} s, SQLite {:.1} s",
+        pg.to_memory.as_secs_f64(),
+        lite.to_memory.as_secs_f64()
+    );
+    let lite_over_pg = median(lite.runs[0].iter().map(|l| l.rps).collect())
+        / median(pg.runs[0].iter().map(|l| l.rps).collect()).max(1.0);
+    println!("SQLite / PostgreSQL (reuse on): {lite_over_pg:.2}");
+    println!(
+        "| database | validate p99 quiet ms | validate p99 beside {FLOOD_CONNECTIONS} login connections (bcrypt 12) ms | ratio | validate rps then | logins rps | login p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (database, measured) in [("PostgreSQL", pg), ("SQLite", lite)] {
+        let quiet = median(measured.runs[0].iter().map(|l| l.p99_ms).collect());
+        let (validation, logins) = measured.flood;
+        println!(
+            "| {database} | {quiet:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            validation.p99_ms,
+            validation.p99_ms / quiet.max(0.001),
+            validation.rps,
+            logins.rps,
+            logins.p99_ms
+        );
     }
-    Ok(())
+    println!(
+        "| database | validate rps, writes beside | p50 ms | p99 ms | writes rps | write share | write non-2xx | revocations probed | slowest until REVOKED on both servers, ms | stale VALID after 1 s | never REVOKED |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (database, measured) in [("PostgreSQL", pg), ("SQLite", lite)] {
+        let mixed = &measured.mixed;
+        println!(
+            "| {database} | {:.0} | {:.2} | {:.2} | {:.0} | {:.1} % | {} | {} | {:.0} | {} | {} |",
+            mixed.validation.rps,
+            mixed.validation.p50_ms,
+            mixed.validation.p99_ms,
+            mixed.writes.rps,
+            mixed.write_share * 100.0,
+            mixed.writes.errors,
+            mixed.probes,
+            mixed.slowest_ms,
+            mixed.stale,
+            mixed.never_seen
+        );
+    }
 }
 
 pub(crate) fn ensure_tool(tool: &str, package: &str) -> Result<(), String> {
@@ -348,7 +587,12 @@ end
     Ok(script)
 }
 
-fn wrk(script: &Path, url: &str, connections: u32, seconds: u32) -> Result<Load, String> {
+pub(crate) fn wrk(
+    script: &Path,
+    url: &str,
+    connections: u32,
+    seconds: u32,
+) -> Result<Load, String> {
     let output = Command::new("wrk")
         .args([
             "-t2",
@@ -368,6 +612,11 @@ fn wrk(script: &Path, url: &str, connections: u32, seconds: u32) -> Result<Load,
             String::from_utf8_lossy(&output.stderr)
         ));
     }
+    Ok(parse_wrk(&text))
+}
+
+/// The figures of a `wrk --latency` report.
+pub(crate) fn parse_wrk(text: &str) -> Load {
     let mut load = Load::default();
     for line in text.lines().map(str::trim) {
         let mut words = line.split_whitespace();
@@ -385,7 +634,7 @@ fn wrk(script: &Path, url: &str, connections: u32, seconds: u32) -> Result<Load,
             _ => {}
         }
     }
-    Ok(load)
+    load
 }
 
 pub(crate) fn millis(latency: &str) -> f64 {

@@ -18,6 +18,7 @@
 //! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
 
 mod bench;
+mod bench_mixed;
 mod cluster;
 mod search;
 
