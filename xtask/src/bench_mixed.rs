@@ -38,8 +38,6 @@ const ADMIN_PASSWORD: &str = "operator horse battery staple";
 pub(crate) struct Mixed {
     pub validation: Load,
     pub writes: Load,
-    /// Writes over all requests.
-    pub write_share: f64,
     /// Revocations the probe made.
     pub probes: usize,
     /// The longest time, over probes and servers, from a revocation's answer until a server
@@ -49,6 +47,13 @@ pub(crate) struct Mixed {
     pub stale: usize,
     /// Revocations some server still had not reported after [`PROBE_PATIENCE`].
     pub never_seen: usize,
+}
+
+impl Mixed {
+    /// Writes over all requests.
+    pub fn write_share(&self) -> f64 {
+        self.writes.rps / (self.writes.rps + self.validation.rps).max(1.0)
+    }
 }
 
 /// The two servers of one database (`through` takes the writes and the probe's
@@ -106,7 +111,6 @@ pub(crate) fn run(
     let mut mixed = probe.join().map_err(|_| "the probe panicked")??;
     mixed.validation = validation?;
     mixed.writes = writes;
-    mixed.write_share = writes.rps / (writes.rps + mixed.validation.rps).max(1.0);
     Ok(mixed)
 }
 
