@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 /// Keys at the end of the keys file kept for the probe.
 const PROBE_KEYS: usize = 200;
-/// Connections of the write load.
-const WRITE_CONNECTIONS: u32 = 4;
+/// Connections of the write load: enough that each waits several milliseconds between its
+/// writes, so the pace, not the commit latency of PostgreSQL or SQLite, sets the rate.
+const WRITE_CONNECTIONS: u32 = 16;
 /// Share of all requests that are writes.
 const WRITE_SHARE: f64 = 0.05;
 /// The freshness promise: no `VALID` later than this after a revocation answered.

@@ -1,15 +1,23 @@
 //! Passwords: the policy a new password must meet, and hashing as a port.
 //!
 //! Hashing is a port ([`PasswordHasher`]) because bcrypt is deliberately slow: the real
-//! [`BcryptHasher`] runs it on tokio's blocking pool behind a semaphore sized to the cores,
-//! so a login flood queues there instead of stalling the async workers that serve every
-//! other request.
+//! [`BcryptHasher`] runs each hash on its own short-lived thread behind a semaphore sized to
+//! the cores, so a login flood queues there instead of stalling the async workers that serve
+//! every other request.
+//!
+//! Those threads also run at the lowest ordinary scheduling priority (`SCHED_BATCH`, nice
+//! 19): a queue of hashes still has every core to itself on an idle machine, but when the
+//! workers are busy (license validation on every IDE start) the kernel runs them first and
+//! bcrypt takes what is left. Under a saturating load logins slow down rather than
+//! validation, which is the trade the product wants: a login happens once per device, a
+//! validation on every start. A platform that refuses the change runs the hash at normal
+//! priority and says so once in the log.
 
 use crate::error::IdentityError;
 use devforge_domain::InvalidValue;
 use std::future::Future;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Once};
+use tokio::sync::{Semaphore, oneshot};
 use zxcvbn::Score;
 
 /// Fewest characters a password may have (NIST SP 800-63B recommends at least 8; we ask 12).
@@ -123,7 +131,7 @@ pub trait PasswordHasher: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, IdentityError>> + Send;
 }
 
-/// bcrypt on tokio's blocking pool, at most `concurrency` hashes at a time.
+/// bcrypt on low-priority threads, at most `concurrency` hashes at a time.
 #[derive(Debug, Clone)]
 pub struct BcryptHasher {
     cost: u32,
@@ -145,19 +153,65 @@ impl BcryptHasher {
         })
     }
 
+    /// Runs `work` on a new low-priority thread once a permit is free. The permit travels
+    /// with the thread, so a request that gives up waiting does not free a slot while its
+    /// hash is still using a core.
     async fn run_blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, bcrypt::BcryptError> + Send + 'static,
     ) -> Result<T, IdentityError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|_| IdentityError::Internal("password hasher closed".into()))?;
-        tokio::task::spawn_blocking(work)
+        let outcome = spawn_low_priority(move || {
+            let outcome = work();
+            drop(permit);
+            outcome
+        })?;
+        outcome
             .await
-            .map_err(|e| IdentityError::Internal(format!("password hashing task failed: {e}")))?
+            .map_err(|_| IdentityError::Internal("password hashing thread stopped".into()))?
             .map_err(|e| IdentityError::Internal(format!("bcrypt: {e}")))
+    }
+}
+
+/// Starts `work` on its own thread at the lowest ordinary priority; the receiver gets its
+/// result.
+fn spawn_low_priority<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<oneshot::Receiver<T>, IdentityError> {
+    let (sender, receiver) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("password-hash".into())
+        .spawn(move || {
+            lower_current_thread_priority();
+            // The requester may have gone away; the result is then simply dropped.
+            let _ = sender.send(work());
+        })
+        .map_err(|e| IdentityError::Internal(format!("password hashing thread: {e}")))?;
+    Ok(receiver)
+}
+
+/// Moves the calling thread to `SCHED_BATCH` at nice 19 (Linux and other Unixes) or the
+/// lowest thread priority (Windows). Lowering one's own priority needs no privilege.
+fn lower_current_thread_priority() {
+    static REFUSED: Once = Once::new();
+    #[cfg(unix)]
+    let lowered = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        thread_priority::ThreadSchedulePolicy::Normal(
+            thread_priority::NormalThreadSchedulePolicy::Batch,
+        ),
+    );
+    #[cfg(not(unix))]
+    let lowered =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    if let Err(error) = lowered {
+        REFUSED.call_once(|| {
+            tracing::warn!(?error, "password hashing runs at normal priority");
+        });
     }
 }
 
@@ -248,6 +302,29 @@ mod tests {
             hasher.verify(longer, prefix_hash).await,
             Ok(false)
         ));
+    }
+
+    /// Field 19 of `/proc/thread-self/stat` is the thread's nice value.
+    #[cfg(target_os = "linux")]
+    fn current_thread_niceness() -> Option<i32> {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        // The command name (field 2) is in parentheses and may hold spaces: count after it.
+        let after_name = &stat[stat.rfind(')')? + 2..];
+        after_name.split(' ').nth(16)?.parse().ok()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_below_the_priority_of_the_threads_that_serve_requests() {
+        let serving = current_thread_niceness();
+        let hashing = super::spawn_low_priority(current_thread_niceness)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(serving, Some(0));
+        assert_eq!(hashing, Some(19));
+        // The change belongs to the hashing thread alone.
+        assert_eq!(current_thread_niceness(), Some(0));
     }
 
     #[test]

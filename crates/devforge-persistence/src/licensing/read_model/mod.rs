@@ -96,34 +96,14 @@ impl LicenseReadModel {
         self.snapshot
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .by_hash
             .len()
     }
 
     async fn load_all(&self, database: &Database) -> Result<(), StoreError> {
         let started = Instant::now();
         let db = database.connection();
-        let mut fingerprints: HashMap<uuid::Uuid, Vec<Box<str>>> = HashMap::new();
-        let mut after = uuid::Uuid::nil();
-        loop {
-            let seats = activations::Entity::find()
-                .filter(activations::Column::Id.gt(after))
-                .order_by_asc(activations::Column::Id)
-                .limit(LOAD_PAGE)
-                .all(db)
-                .await
-                .map_err(store_error)?;
-            let Some(last) = seats.last() else { break };
-            after = last.id;
-            for seat in seats {
-                fingerprints
-                    .entry(seat.license_id)
-                    .or_default()
-                    .push(seat.fingerprint.into_boxed_str());
-            }
-        }
-        // Page by id so the whole table is never in memory twice, into maps sized once:
-        // growing them by doubling would briefly hold the old and new tables together.
+        // Page by id so the whole table is never in memory twice, into a table sized once:
+        // growing it by doubling would briefly hold the old and new tables together.
         let expected = licenses::Entity::find()
             .paginate(db, 1)
             .num_items()
@@ -141,6 +121,8 @@ impl LicenseReadModel {
                 .await
                 .map_err(store_error)?;
             let Some(last) = rows.last() else { break };
+            // The seats of this page's licenses only: ids between the page's bounds.
+            let mut fingerprints = seats_between(database, after, last.id).await?;
             after = last.id;
             for row in rows {
                 let seats = fingerprints.remove(&row.id).unwrap_or_default();
@@ -228,6 +210,28 @@ impl LicenseReadModel {
     }
 }
 
+/// The machines of the licenses with ids in `(after, through]`, by license.
+async fn seats_between(
+    database: &Database,
+    after: uuid::Uuid,
+    through: uuid::Uuid,
+) -> Result<HashMap<uuid::Uuid, Vec<Box<str>>>, StoreError> {
+    let mut fingerprints: HashMap<uuid::Uuid, Vec<Box<str>>> = HashMap::new();
+    for seat in activations::Entity::find()
+        .filter(activations::Column::LicenseId.gt(after))
+        .filter(activations::Column::LicenseId.lte(through))
+        .all(database.connection())
+        .await
+        .map_err(store_error)?
+    {
+        fingerprints
+            .entry(seat.license_id)
+            .or_default()
+            .push(seat.fingerprint.into_boxed_str());
+    }
+    Ok(fingerprints)
+}
+
 impl ValidationCache for LicenseReadModel {
     fn lookup(&self, hash: &KeyHash, fingerprint: Option<&Fingerprint>) -> CacheAnswer {
         if !self.is_fresh() {
@@ -237,14 +241,14 @@ impl ValidationCache for LicenseReadModel {
             return CacheAnswer::Unknown;
         };
         let snapshot = self.snapshot.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(entry) = snapshot.by_hash.get(&raw_hash) else {
+        let Some(entry) = snapshot.get(&raw_hash) else {
             return CacheAnswer::Unknown;
         };
         if snapshot.dirty_ids.contains_key(&entry.id) {
             return CacheAnswer::Unknown;
         }
         CacheAnswer::Found(KeyLookup {
-            license: entry.license(),
+            license: snapshot.license(entry),
             key_hash: hash.clone(),
             activated_here: fingerprint
                 .map(|f| entry.fingerprints.iter().any(|seat| **seat == *f.as_str())),
