@@ -165,18 +165,13 @@ impl LicenseReadModel {
             .all(db)
             .await
             .map_err(store_error)?;
-        let mut fingerprints: HashMap<uuid::Uuid, Vec<Box<str>>> = HashMap::new();
-        for seat in activations::Entity::find()
-            .filter(activations::Column::LicenseId.is_in(ids.iter().copied()))
-            .all(db)
-            .await
-            .map_err(store_error)?
-        {
-            fingerprints
-                .entry(seat.license_id)
-                .or_default()
-                .push(seat.fingerprint.into_boxed_str());
-        }
+        let mut fingerprints = by_license(
+            activations::Entity::find()
+                .filter(activations::Column::LicenseId.is_in(ids.iter().copied()))
+                .all(db)
+                .await
+                .map_err(store_error)?,
+        );
         let mut stored = Vec::with_capacity(rows.len());
         for row in rows {
             let key_hash = KeyHash::from_stored(row.key_hash.clone());
@@ -216,20 +211,25 @@ async fn seats_between(
     after: uuid::Uuid,
     through: uuid::Uuid,
 ) -> Result<HashMap<uuid::Uuid, Vec<Box<str>>>, StoreError> {
-    let mut fingerprints: HashMap<uuid::Uuid, Vec<Box<str>>> = HashMap::new();
-    for seat in activations::Entity::find()
+    let seats = activations::Entity::find()
         .filter(activations::Column::LicenseId.gt(after))
         .filter(activations::Column::LicenseId.lte(through))
         .all(database.connection())
         .await
-        .map_err(store_error)?
-    {
+        .map_err(store_error)?;
+    Ok(by_license(seats))
+}
+
+/// The fingerprints of `seats`, by license.
+fn by_license(seats: Vec<activations::Model>) -> HashMap<uuid::Uuid, Vec<Box<str>>> {
+    let mut fingerprints: HashMap<uuid::Uuid, Vec<Box<str>>> = HashMap::new();
+    for seat in seats {
         fingerprints
             .entry(seat.license_id)
             .or_default()
             .push(seat.fingerprint.into_boxed_str());
     }
-    Ok(fingerprints)
+    fingerprints
 }
 
 impl ValidationCache for LicenseReadModel {
