@@ -10,7 +10,7 @@ use devforge_marketplace::extension::ExtensionId;
 use devforge_marketplace::ports::{DownloadRepository, DownloadStats, ReviewRepository};
 use devforge_marketplace::review::{Rating, Review, ReviewId};
 use devforge_marketplace::version::VersionId;
-use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
@@ -175,45 +175,9 @@ impl DownloadRepository for SqlMarketStore {
         version: VersionId,
         day: NaiveDate,
     ) -> Result<(), StoreError> {
-        use extension_downloads::Column as D;
-        let txn = self.conn().begin().await.map_err(store_error)?;
-        // The extension's row first, as every other change of an extension and its
-        // versions takes them: opposite orders could deadlock on PostgreSQL.
-        extensions::Entity::update_many()
-            .col_expr(
-                extensions::Column::Downloads,
-                Expr::col(extensions::Column::Downloads).add(1),
-            )
-            .filter(extensions::Column::Id.eq(extension.as_uuid()))
-            .exec(&txn)
+        self.downloads
+            .count(self.conn(), extension.as_uuid(), version.as_uuid(), day)
             .await
-            .map_err(store_error)?;
-        extension_versions::Entity::update_many()
-            .col_expr(
-                extension_versions::Column::Downloads,
-                Expr::col(extension_versions::Column::Downloads).add(1),
-            )
-            .filter(extension_versions::Column::Id.eq(version.as_uuid()))
-            .exec(&txn)
-            .await
-            .map_err(store_error)?;
-        let mut on_conflict = OnConflict::columns([D::VersionId, D::Day]);
-        on_conflict.value(
-            D::Count,
-            Expr::col((extension_downloads::Entity, D::Count)).add(1),
-        );
-        extension_downloads::Entity::insert(extension_downloads::ActiveModel {
-            version_id: Set(version.as_uuid()),
-            day: Set(day.to_string()),
-            extension_id: Set(extension.as_uuid()),
-            count: Set(1),
-        })
-        .on_conflict(on_conflict)
-        .exec_without_returning(&txn)
-        .await
-        .map_err(store_error)?;
-        txn.commit().await.map_err(store_error)?;
-        Ok(())
     }
 
     async fn download_stats(

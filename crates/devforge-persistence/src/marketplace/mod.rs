@@ -2,10 +2,12 @@
 //!
 //! Counters move by relative updates inside the transaction of the row that causes them,
 //! and every transaction writes first (a lock on the row it is about), so they stay exact
-//! under parallel requests on both databases.
+//! under parallel requests on both databases. Downloads, the one counter a burst of
+//! requests moves on one row, are added in batches (`download_batches`).
 
 mod catalog;
 mod counts;
+mod download_batches;
 mod feed;
 mod publisher_usage;
 mod search;
@@ -25,13 +27,17 @@ use sea_orm::DatabaseConnection;
 #[derive(Debug, Clone)]
 pub struct SqlMarketStore {
     db: Database,
+    downloads: std::sync::Arc<download_batches::DownloadBatches>,
 }
 
 impl SqlMarketStore {
     /// A store over `db`.
     #[must_use]
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            downloads: std::sync::Arc::default(),
+        }
     }
 
     fn conn(&self) -> &DatabaseConnection {
