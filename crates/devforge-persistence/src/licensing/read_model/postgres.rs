@@ -1,5 +1,11 @@
 //! The read model's feed on PostgreSQL: `LISTEN` for changed license ids, with heartbeats
 //! proving how current the copy is.
+//!
+//! Each turn takes every notification that has arrived, re-reads the licenses they name
+//! together (one query per few hundred), then records the latest heartbeat among them, as
+//! the listing feed does. Re-reading one license per notification, two queries each, fell
+//! behind the writes at a few hundred a second: heartbeats then came back late, the copy
+//! stopped counting as current, and validation went to the database.
 
 use super::LicenseReadModel;
 use crate::Database;
@@ -49,22 +55,34 @@ async fn follow_once(
     model.load_all(database).await.map_err(|e| e.to_string())?;
     tracing::info!(licenses = model.len(), "license read model loaded");
     // Heartbeats arrive every 100 ms: silence this long means a dead connection.
-    while let Some(notification) = tokio::time::timeout(FEED_SILENCE, listener.try_recv())
-        .await
-        .map_err(|_| "the change feed went silent".to_owned())?
-        .map_err(|e| e.to_string())?
-    {
-        if notification.channel() == CHANGES {
-            let Ok(id) = notification.payload().parse::<uuid::Uuid>() else {
-                continue;
-            };
-            model
-                .reload(database, &[id])
-                .await
-                .map_err(|e| e.to_string())?;
-        } else if let Some(sent) = heartbeats.returned(notification.payload()) {
+    loop {
+        let first = tokio::time::timeout(FEED_SILENCE, listener.try_recv())
+            .await
+            .map_err(|_| "the change feed went silent".to_owned())?
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the notification connection closed".to_owned())?;
+        // Everything that has arrived, applied before vouching for any heartbeat in it.
+        let mut changed = Vec::new();
+        let mut returned = None;
+        let mut next = Some(first);
+        while let Some(notification) = next {
+            if notification.channel() == CHANGES {
+                if let Ok(id) = notification.payload().parse::<uuid::Uuid>() {
+                    changed.push(id);
+                }
+            } else if let Some(sent) = heartbeats.returned(notification.payload()) {
+                returned = returned.max(Some(sent));
+            }
+            next = listener.next_buffered();
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        model
+            .reload(database, &changed)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(sent) = returned {
             model.proven_current(sent);
         }
     }
-    Err("the notification connection closed".into())
 }
