@@ -25,6 +25,7 @@ use devforge_marketplace::index::{IndexState, Listing, ListingIndex, ListingUpda
 use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
 use devforge_marketplace::{Extension, Facets};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use text::TextIndex;
@@ -67,6 +68,9 @@ pub struct ExtensionIndex {
     early: Mutex<Vec<ListingUpdate>>,
     /// One update at a time, so the catalogue and the text index change in the same order.
     applying: Mutex<()>,
+    /// Whether a listing has been declined since the index was last proven: each fall
+    /// behind is logged once, and the recovery once.
+    declining: AtomicBool,
 }
 
 impl Default for ExtensionIndex {
@@ -85,6 +89,7 @@ impl ExtensionIndex {
             proof: Mutex::new(Proof::Missing),
             early: Mutex::new(Vec::new()),
             applying: Mutex::new(()),
+            declining: AtomicBool::new(false),
         }
     }
 
@@ -93,6 +98,14 @@ impl ExtensionIndex {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// How old the feed's latest proof is, when there is one from the feed.
+    fn proof_age(&self) -> Option<Duration> {
+        match *lock(&self.proof) {
+            Proof::AsOf(at) => Some(at.elapsed()),
+            Proof::Missing | Proof::OnlyWriter => None,
+        }
     }
 
     /// Whether a loaded copy may answer: no change it failed to read back, and a proof.
@@ -197,6 +210,13 @@ impl ListingIndex for ExtensionIndex {
     fn search(&self, search: &ExtensionSearch, page: PageRequest) -> Option<Listing> {
         let shelf = self.shelf()?;
         if !self.is_proven() {
+            if !self.declining.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    proof_age_ms = self.proof_age().map(|age| age.as_millis()),
+                    unread_changes = lock(&self.lost).len(),
+                    "listing index behind its change feed; listings are read from the database"
+                );
+            }
             return None;
         }
         Self::answer(&shelf, search, page)
@@ -262,12 +282,17 @@ impl ListingIndex for ExtensionIndex {
     }
 
     fn confirm(&self, as_of: Option<Instant>) {
-        let mut proof = lock(&self.proof);
-        *proof = match (as_of, *proof) {
-            (None, _) => Proof::OnlyWriter,
-            (Some(at), Proof::AsOf(held)) if held > at => Proof::AsOf(held),
-            (Some(at), _) => Proof::AsOf(at),
-        };
+        {
+            let mut proof = lock(&self.proof);
+            *proof = match (as_of, *proof) {
+                (None, _) => Proof::OnlyWriter,
+                (Some(at), Proof::AsOf(held)) if held > at => Proof::AsOf(held),
+                (Some(at), _) => Proof::AsOf(at),
+            };
+        }
+        if self.is_proven() && self.declining.swap(false, Ordering::Relaxed) {
+            tracing::info!("listing index current again");
+        }
     }
 
     fn suspect(&self) {
