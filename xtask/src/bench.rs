@@ -150,7 +150,11 @@ fn validate(options: &Options) -> Result<(), String> {
         .sum();
     println!("non-2xx validation responses: {errors}");
     let stale = pg.mixed.stale + pg.mixed.never_seen + lite.mixed.stale + lite.mixed.never_seen;
-    let _ = std::fs::remove_dir_all(&work);
+    if errors == 0 && stale == 0 {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        eprintln!("kept {} with the servers' logs", work.display());
+    }
     for db in [app_db, pgbench_db] {
         psql(
             &options.postgres,
@@ -252,7 +256,15 @@ fn measure(
         keys: &keys,
         validate_script: &script,
     };
+    let behind_before: Vec<usize> = servers
+        .iter()
+        .map(|((_, port), _)| times_behind(dir, *port))
+        .collect();
     measured.mixed = crate::bench_mixed::run(server, dir, url, &pair, quiet_rps, options)?;
+    for (((_, port), _), before) in servers.iter().zip(behind_before) {
+        let during = times_behind(dir, *port).saturating_sub(before);
+        eprintln!("mixed: the read model of the server on port {port} fell behind {during} times");
+    }
     let mixed = &measured.mixed;
     eprintln!(
         "mixed: validate {:.0} rps (p99 {:.2} ms), writes {:.0} rps ({:.1} %, {} non-2xx); {} revocations probed, slowest seen after {:.0} ms, {} stale VALID",
@@ -270,6 +282,14 @@ fn measure(
         stop(&mut child);
     }
     Ok(measured)
+}
+
+/// How often the log of the server on `port` says its read model was not proven current
+/// (validation then reads the database).
+fn times_behind(dir: &Path, port: u16) -> usize {
+    std::fs::read_to_string(dir.join(format!("server-{port}.log"))).map_or(0, |log| {
+        log.matches("license read model not proven current").count()
+    })
 }
 
 /// How long a started server takes until its read model has loaded every license (it says
@@ -522,7 +542,8 @@ fn seed(server: &Path, data_dir: &Path, url: &str, options: &Options) -> Result<
 }
 
 /// Starts the release server on a free port with rate limits off and `settings` (extra
-/// `DEVFORGE_*` variables); returns it and its port.
+/// `DEVFORGE_*` variables); returns it and its port. Its log (warnings and errors) goes to
+/// `server-PORT.log` in `data_dir`, to explain a figure afterwards.
 pub(crate) fn start_server(
     server: &Path,
     data_dir: &Path,
@@ -532,6 +553,8 @@ pub(crate) fn start_server(
     settings: &[(&str, &str)],
 ) -> Result<(Child, u16), String> {
     let port = free_port()?;
+    let log = std::fs::File::create(data_dir.join(format!("server-{port}.log")))
+        .map_err(|e| format!("the server's log in {}: {e}", data_dir.display()))?;
     let child = server_command(server, data_dir, url)
         .env("DEVFORGE_LISTEN", format!("127.0.0.1:{port}"))
         .env("DEVFORGE_RATE_LIMIT_ENABLED", "false")
@@ -539,7 +562,7 @@ pub(crate) fn start_server(
         .env("DEVFORGE_DB_POOL_SIZE", pool.to_string())
         .envs(settings.iter().copied())
         .arg("serve")
-        .stdout(Stdio::null())
+        .stdout(log)
         .spawn()
         .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -378,8 +378,22 @@ fn bench_database(
             );
         }
         stop(&mut child);
+        let behind = fell_behind(&dir.join(format!("server-{port}.log")));
+        if behind > 0 {
+            eprintln!(
+                "{label} ({}): the listing index fell behind its change feed {behind} times",
+                mode.label
+            );
+        }
     }
     Ok(results)
+}
+
+/// How often a server's log says its listing index fell behind (listings then read SQL).
+fn fell_behind(log: &Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |text| {
+        text.matches("listing index behind its change feed").count()
+    })
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {

@@ -39,6 +39,7 @@ use sea_orm::{
 };
 use snapshot::{Snapshot, raw};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,9 @@ pub struct LicenseReadModel {
     snapshot: RwLock<Snapshot>,
     /// The moment the copy is known to be current as of, when it is.
     fresh_as_of: Mutex<Option<Instant>>,
+    /// Whether a lookup has been declined for staleness since the copy was last proven:
+    /// each fall behind is logged once, and the recovery once.
+    declining: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -69,6 +73,7 @@ impl LicenseReadModel {
         let model = Arc::new(Self {
             snapshot: RwLock::new(Snapshot::default()),
             fresh_as_of: Mutex::new(None),
+            declining: AtomicBool::new(false),
         });
         match database.kind() {
             DatabaseKind::Postgres => postgres::spawn(Arc::clone(&model), database),
@@ -85,6 +90,9 @@ impl LicenseReadModel {
             .dirty_ids
             .retain(|_, at| *at >= as_of);
         *lock(&self.fresh_as_of) = Some(as_of);
+        if self.declining.swap(false, Ordering::Relaxed) {
+            tracing::info!("license read model current again");
+        }
     }
 
     /// The feed is lost or restarting: answer nothing from memory until it proves itself.
@@ -235,6 +243,13 @@ fn by_license(seats: Vec<activations::Model>) -> HashMap<uuid::Uuid, Vec<Box<str
 impl ValidationCache for LicenseReadModel {
     fn lookup(&self, hash: &KeyHash, fingerprint: Option<&Fingerprint>) -> CacheAnswer {
         if !self.is_fresh() {
+            if !self.declining.swap(true, Ordering::Relaxed) {
+                let proof_age = lock(&self.fresh_as_of).map(|as_of| as_of.elapsed().as_millis());
+                tracing::warn!(
+                    proof_age_ms = proof_age,
+                    "license read model not proven current; validating from the database"
+                );
+            }
             return CacheAnswer::Unknown;
         }
         let Some(raw_hash) = raw(hash) else {
