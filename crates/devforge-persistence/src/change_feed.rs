@@ -7,6 +7,7 @@
 //! model and the listing feed.
 
 use crate::Database;
+use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{ConnectionTrait as _, Statement};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -85,4 +86,47 @@ impl Heartbeats {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(payload)
     }
+}
+
+/// What one turn of a feed applies: the ids announced on its changes channel since the last
+/// turn (sorted, once each), and the latest of this instance's heartbeats among them.
+pub(crate) struct Turn {
+    pub(crate) changed: Vec<uuid::Uuid>,
+    pub(crate) returned: Option<Instant>,
+}
+
+/// Waits for the next notification on `listener`, then takes every one already buffered
+/// with it. The changes are to be applied before the heartbeat is vouched for.
+///
+/// # Errors
+/// When the connection fails or stays silent longer than [`FEED_SILENCE`] (heartbeats
+/// arrive every 100 ms, so silence means a dead connection).
+pub(crate) async fn next_turn(
+    listener: &mut PgListener,
+    changes: &str,
+    heartbeats: &Heartbeats,
+) -> Result<Turn, String> {
+    let first = tokio::time::timeout(FEED_SILENCE, listener.try_recv())
+        .await
+        .map_err(|_| "the change feed went silent".to_owned())?
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the notification connection closed".to_owned())?;
+    let mut turn = Turn {
+        changed: Vec::new(),
+        returned: None,
+    };
+    let mut next = Some(first);
+    while let Some(notification) = next {
+        if notification.channel() == changes {
+            if let Ok(id) = notification.payload().parse::<uuid::Uuid>() {
+                turn.changed.push(id);
+            }
+        } else if let Some(sent) = heartbeats.returned(notification.payload()) {
+            turn.returned = turn.returned.max(Some(sent));
+        }
+        next = listener.next_buffered();
+    }
+    turn.changed.sort_unstable();
+    turn.changed.dedup();
+    Ok(turn)
 }

@@ -16,7 +16,7 @@
 
 use super::to_extension;
 use crate::Database;
-use crate::change_feed::{FEED_SILENCE, Heartbeats};
+use crate::change_feed::{Heartbeats, next_turn};
 use crate::entities::extensions;
 use crate::error::store_error;
 use devforge_domain::StoreError;
@@ -182,32 +182,14 @@ async fn follow_once(
     load(database, index).await.map_err(|e| e.to_string())?;
     let mut last_retry = Instant::now();
     loop {
-        let first = tokio::time::timeout(FEED_SILENCE, listener.try_recv())
-            .await
-            .map_err(|_| "the change feed went silent".to_owned())?
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the notification connection closed".to_owned())?;
-        // Apply every change that has arrived before vouching for any heartbeat.
-        let mut changed: HashSet<uuid::Uuid> = HashSet::new();
-        let mut returned: Option<Instant> = None;
-        let mut next = Some(first);
-        while let Some(notification) = next {
-            if notification.channel() == CHANGES {
-                if let Ok(id) = notification.payload().parse::<uuid::Uuid>() {
-                    changed.insert(id);
-                }
-            } else if let Some(sent) = heartbeats.returned(notification.payload()) {
-                returned = returned.max(Some(sent));
-            }
-            next = listener.next_buffered();
-        }
-        if !changed.is_empty() {
-            reread(database, index, changed.into_iter().collect())
+        let turn = next_turn(&mut listener, CHANGES, heartbeats).await?;
+        if !turn.changed.is_empty() {
+            reread(database, index, turn.changed)
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        if returned.is_some() {
-            index.confirm(returned);
+        if turn.returned.is_some() {
+            index.confirm(turn.returned);
         }
         if last_retry.elapsed() >= RETRY_EVERY {
             last_retry = Instant::now();

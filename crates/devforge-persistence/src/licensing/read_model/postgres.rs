@@ -9,7 +9,7 @@
 
 use super::LicenseReadModel;
 use crate::Database;
-use crate::change_feed::{FEED_SILENCE, Heartbeats};
+use crate::change_feed::{Heartbeats, next_turn};
 use sea_orm::sqlx::postgres::PgListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,34 +54,13 @@ async fn follow_once(
         .map_err(|e| e.to_string())?;
     model.load_all(database).await.map_err(|e| e.to_string())?;
     tracing::info!(licenses = model.len(), "license read model loaded");
-    // Heartbeats arrive every 100 ms: silence this long means a dead connection.
     loop {
-        let first = tokio::time::timeout(FEED_SILENCE, listener.try_recv())
-            .await
-            .map_err(|_| "the change feed went silent".to_owned())?
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "the notification connection closed".to_owned())?;
-        // Everything that has arrived, applied before vouching for any heartbeat in it.
-        let mut changed = Vec::new();
-        let mut returned = None;
-        let mut next = Some(first);
-        while let Some(notification) = next {
-            if notification.channel() == CHANGES {
-                if let Ok(id) = notification.payload().parse::<uuid::Uuid>() {
-                    changed.push(id);
-                }
-            } else if let Some(sent) = heartbeats.returned(notification.payload()) {
-                returned = returned.max(Some(sent));
-            }
-            next = listener.next_buffered();
-        }
-        changed.sort_unstable();
-        changed.dedup();
+        let turn = next_turn(&mut listener, CHANGES, heartbeats).await?;
         model
-            .reload(database, &changed)
+            .reload(database, &turn.changed)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(sent) = returned {
+        if let Some(sent) = turn.returned {
             model.proven_current(sent);
         }
     }
