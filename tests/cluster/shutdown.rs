@@ -1,7 +1,8 @@
 //! Graceful shutdown behind the proxy: SIGTERM to one instance while clients keep coming.
-//! The instance stops accepting connections, finishes what it has begun (here, a slow
-//! upload still arriving), and exits cleanly; nginx passes the requests it can no longer
-//! hand that instance to the others, so clients see no error.
+//! The instance shuts its door, accepts what was already queued, closes its socket,
+//! finishes what it has begun (here, a slow upload still arriving), and exits cleanly;
+//! nginx passes the requests it can no longer hand that instance to the others, so
+//! clients see no error (a connection reset while queued would have been a 502).
 
 use crate::Outcome;
 use crate::check::{ensure, text};

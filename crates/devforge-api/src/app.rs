@@ -6,6 +6,7 @@ use crate::background::RuntimeBackground;
 use crate::desk::{LicensingDesk, LicensingEntitlements};
 use crate::extract_errors;
 use crate::known_routes::{self, KnownRoutes};
+use crate::listener::{self, DOOR_DRAIN, Door};
 use crate::metrics::Metrics;
 use crate::middleware::shared_rate_limit::{Rate, SharedLimits};
 use crate::middleware::{
@@ -360,6 +361,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     pools: Arc<Vec<Database>>,
     handle: ServerHandle,
+    door: Arc<Door>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -376,18 +378,28 @@ impl RunningServer {
         &self.pools
     }
 
-    /// Stops gracefully when the process gets SIGINT or SIGTERM: no new connections,
-    /// in-flight requests finish (up to 30 s).
+    /// Stops gracefully when the process gets SIGINT or SIGTERM: the listener's door shuts
+    /// (no new connection completes) while what is queued is still accepted, then the
+    /// socket closes and in-flight requests finish (up to 30 s). See [`crate::listener`].
     pub fn stop_on_signals(&self) {
         let handle = self.handle.clone();
+        let door = Arc::clone(&self.door);
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutdown signal received: finishing in-flight requests");
+            match door.shut() {
+                Ok(true) => tokio::time::sleep(DOOR_DRAIN).await,
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "the listener's door cannot be shut; closing it at once");
+                }
+            }
             handle.stop(true).await;
         });
     }
 
-    /// Stops gracefully and waits.
+    /// Stops gracefully and waits, closing the listener at once: for a server in the same
+    /// process as its clients (tests, benchmarks), which has no proxy to drain.
     pub async fn stop(self) {
         self.handle.stop(true).await;
         let _ = self.task.await;
@@ -550,7 +562,8 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
     })
     .disable_signals()
     .workers(workers);
-    let server = server.bind(settings.listen)?;
+    let (listener, door) = listener::bind(settings.listen)?;
+    let server = server.listen(listener)?;
     let addr = server
         .addrs()
         .first()
@@ -564,6 +577,7 @@ pub async fn serve(settings: Settings, state: AppState) -> Result<RunningServer,
         addr,
         pools: worker_pools,
         handle,
+        door: Arc::new(door),
         task,
     })
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod extract;
 pub mod extract_errors;
 pub mod known_routes;
+pub mod listener;
 pub mod market_errors;
 pub mod metrics;
 pub mod middleware;
