@@ -394,6 +394,7 @@ impl RunningServer {
                     tracing::warn!(%err, "the listener's door cannot be shut; closing it at once");
                 }
             }
+            door.release();
             handle.stop(true).await;
         });
     }
@@ -401,6 +402,7 @@ impl RunningServer {
     /// Stops gracefully and waits, closing the listener at once: for a server in the same
     /// process as its clients (tests, benchmarks), which has no proxy to drain.
     pub async fn stop(self) {
+        self.door.release();
         self.handle.stop(true).await;
         let _ = self.task.await;
     }

@@ -18,6 +18,7 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// How long the server keeps accepting after the door is shut: long enough for the accept
@@ -44,7 +45,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<(TcpListener, Door)> {
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     let door = Door {
-        socket: socket.try_clone()?,
+        socket: Mutex::new(Some(socket.try_clone()?)),
     };
     Ok((socket.into(), door))
 }
@@ -53,8 +54,9 @@ pub fn bind(addr: SocketAddr) -> io::Result<(TcpListener, Door)> {
 /// open for those already queued.
 #[derive(Debug)]
 pub struct Door {
-    /// A second descriptor of the listening socket (a filter belongs to the socket).
-    socket: socket2::Socket,
+    /// A second descriptor of the listening socket (a filter belongs to the socket), until
+    /// [`Door::release`]: while it is open, the socket stays open too.
+    socket: Mutex<Option<socket2::Socket>>,
 }
 
 impl Door {
@@ -64,7 +66,11 @@ impl Door {
     /// When the kernel refuses the filter.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn shut(&self) -> io::Result<bool> {
-        self.socket.attach_filter(&drop_new_connections())?;
+        let socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
+        match socket.as_ref() {
+            Some(socket) => socket.attach_filter(&drop_new_connections())?,
+            None => return Ok(false),
+        }
         Ok(true)
     }
 
@@ -74,8 +80,18 @@ impl Door {
     /// Never here.
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     pub fn shut(&self) -> io::Result<bool> {
-        let _ = &self.socket;
         Ok(false)
+    }
+
+    /// Closes the door's own descriptor, so that the socket closes with the server's (and
+    /// a late connection is refused rather than left waiting).
+    pub fn release(&self) {
+        drop(
+            self.socket
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
     }
 }
 
@@ -149,6 +165,22 @@ mod tests {
             .read_exact(&mut pong)
             .unwrap_or_else(|e| panic!("read: {e}"));
         assert_eq!(&pong, b"pong");
+    }
+
+    /// Once the door is released and the server's listener closed, the socket is gone: a
+    /// connection is refused, not left waiting for an accept that never comes.
+    #[test]
+    fn a_released_door_leaves_the_socket_to_close() {
+        let (listener, door) = bind("127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!()))
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        door.release();
+        drop(listener);
+        let late = TcpStream::connect_timeout(&addr, Duration::from_millis(300));
+        assert!(
+            matches!(&late, Err(e) if e.kind() == ErrorKind::ConnectionRefused),
+            "a connection after the socket closed: {late:?}"
+        );
     }
 
     /// An open door lets connections in: the test above is not passing because connecting
