@@ -11,13 +11,22 @@
 //!   vouches for how current the copy is ([`ListingIndex::confirm`]).
 //!
 //! An index that cannot prove it is current (still loading, its feed lost, a change it
-//! could not read back) answers `None`, and the service reads the database instead.
+//! could not read back) answers `None`, and the service reads the database instead. One
+//! whose feed is alive but late (its proof of freshness overdue, as when the database's
+//! processes wait for a CPU) is waited for, briefly, before that: sending every listing to
+//! the database at such a moment deepens the stall it comes from
+//! ([`ListingIndex::wait_current`]).
 
 use crate::extension::{ExtCategory, Extension, ExtensionId, Tag};
 use crate::listing_cache::ListingCache;
 use crate::ports::ExtensionSearch;
 use devforge_domain::{Page, PageRequest};
-use std::time::Instant;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// A wait for the index to be current again: resolves to whether it is.
+pub type CurrentWait<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
 /// How many matches per category, and the most frequent tags among the matches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,8 +70,8 @@ pub enum IndexState {
     Building,
     /// Loaded and provably current: listings are answered from memory.
     Current,
-    /// Loaded, but not provably current (feed lost, a change not read back): listings
-    /// are read from the database until it catches up.
+    /// Loaded, but not provably current (feed lost or late, a change not read back):
+    /// listings are read from the database until it catches up.
     Behind,
 }
 
@@ -94,6 +103,12 @@ pub trait ListingIndex: Send + Sync + std::fmt::Debug + 'static {
 
     /// Withdraws the proof: the feed that brought other processes' changes was lost.
     fn suspect(&self);
+
+    /// Waits, at most `within`, for an index whose feed is alive but whose proof is overdue
+    /// to be proven again; resolves to whether it can answer. Resolves at once, to whether
+    /// it can answer, when waiting cannot help: not loaded yet, a change not read back, no
+    /// feed (lost, or never heard). A wait ends early when the feed is lost.
+    fn wait_current(&self, within: Duration) -> CurrentWait<'_>;
 
     /// Where the index stands.
     fn state(&self) -> IndexState;
@@ -150,6 +165,10 @@ impl ListingIndex for ChangesDropCache {
 
     fn suspect(&self) {
         self.index.suspect();
+    }
+
+    fn wait_current(&self, within: Duration) -> CurrentWait<'_> {
+        self.index.wait_current(within)
     }
 
     fn state(&self) -> IndexState {

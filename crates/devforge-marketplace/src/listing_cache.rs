@@ -317,6 +317,9 @@ mod tests {
         fn load(&self, _: Vec<crate::Extension>, _: std::time::Instant) {}
         fn confirm(&self, _: Option<std::time::Instant>) {}
         fn suspect(&self) {}
+        fn wait_current(&self, _: std::time::Duration) -> crate::index::CurrentWait<'_> {
+            Box::pin(std::future::ready(false))
+        }
         fn state(&self) -> crate::IndexState {
             crate::IndexState::Behind
         }

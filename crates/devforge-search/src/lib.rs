@@ -12,7 +12,8 @@
 //! told of every change (see the port's docs); it answers only while it can prove it is
 //! current: loaded, with no change it failed to read back, and, where other processes
 //! write the same database, a proof from the change feed younger than [`MAX_STALENESS`].
-//! Otherwise `search` answers `None` and the marketplace reads the database.
+//! Otherwise `search` answers `None` and the marketplace reads the database, after waiting
+//! a little (`wait_current`) when the only thing missing is a proof that is late.
 
 mod catalogue;
 mod rank;
@@ -21,7 +22,7 @@ mod text;
 use catalogue::{Catalogue, Order, TextChange};
 use devforge_domain::{Page, PageRequest};
 use devforge_marketplace::ExtensionId;
-use devforge_marketplace::index::{IndexState, Listing, ListingIndex, ListingUpdate};
+use devforge_marketplace::index::{CurrentWait, IndexState, Listing, ListingIndex, ListingUpdate};
 use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
 use devforge_marketplace::{Extension, Facets};
 use std::collections::HashSet;
@@ -29,6 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use text::TextIndex;
+use tokio::sync::Notify;
 
 pub use text::typos_allowed;
 
@@ -64,6 +66,9 @@ pub struct ExtensionIndex {
     /// Changes committed but not read back.
     lost: Mutex<HashSet<ExtensionId>>,
     proof: Mutex<Proof>,
+    /// Woken whenever the proof changes (confirmed, or withdrawn), for listings waiting on
+    /// a late one.
+    proof_changed: Notify,
     /// Updates that arrived before the first load, replayed onto it.
     early: Mutex<Vec<ListingUpdate>>,
     /// One update at a time, so the catalogue and the text index change in the same order.
@@ -87,6 +92,7 @@ impl ExtensionIndex {
             shelf: RwLock::new(None),
             lost: Mutex::new(HashSet::new()),
             proof: Mutex::new(Proof::Missing),
+            proof_changed: Notify::new(),
             early: Mutex::new(Vec::new()),
             applying: Mutex::new(()),
             declining: AtomicBool::new(false),
@@ -118,6 +124,14 @@ impl ExtensionIndex {
             Proof::OnlyWriter => true,
             Proof::AsOf(at) => at.elapsed() < MAX_STALENESS,
         }
+    }
+
+    /// Whether the only thing keeping a loaded copy from answering is a feed proof that is
+    /// overdue: the case a listing may wait out.
+    fn is_late(&self) -> bool {
+        self.shelf().is_some()
+            && lock(&self.lost).is_empty()
+            && matches!(*lock(&self.proof), Proof::AsOf(at) if at.elapsed() >= MAX_STALENESS)
     }
 
     /// Applies `updates` to `shelf`. Returns the ids whose text could not be written.
@@ -214,7 +228,7 @@ impl ListingIndex for ExtensionIndex {
                 tracing::warn!(
                     proof_age_ms = self.proof_age().map(|age| age.as_millis()),
                     unread_changes = lock(&self.lost).len(),
-                    "listing index behind its change feed; listings are read from the database"
+                    "listing index behind its change feed"
                 );
             }
             return None;
@@ -290,6 +304,7 @@ impl ListingIndex for ExtensionIndex {
                 (Some(at), _) => Proof::AsOf(at),
             };
         }
+        self.proof_changed.notify_waiters();
         if self.is_proven() && self.declining.swap(false, Ordering::Relaxed) {
             tracing::info!("listing index current again");
         }
@@ -297,6 +312,28 @@ impl ListingIndex for ExtensionIndex {
 
     fn suspect(&self) {
         *lock(&self.proof) = Proof::Missing;
+        self.proof_changed.notify_waiters();
+    }
+
+    fn wait_current(&self, within: Duration) -> CurrentWait<'_> {
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + within;
+            loop {
+                // Registered before the proof is looked at, so a confirm in between wakes it.
+                let changed = self.proof_changed.notified();
+                let mut changed = std::pin::pin!(changed);
+                changed.as_mut().enable();
+                if self.is_proven() {
+                    return true;
+                }
+                if !self.is_late() {
+                    return false;
+                }
+                if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                    return self.is_proven();
+                }
+            }
+        })
     }
 
     fn state(&self) -> IndexState {

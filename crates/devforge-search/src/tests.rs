@@ -7,7 +7,9 @@ use devforge_marketplace::extension::{ExtCategory, Extension, ExtensionId, Prici
 use devforge_marketplace::index::{IndexState, ListingIndex, ListingUpdate};
 use devforge_marketplace::name::ExtensionName;
 use devforge_marketplace::ports::{ExtSort, ExtensionSearch};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 
 fn extension(name: &str, downloads: u64) -> Extension {
     let now = chrono::Utc::now();
@@ -97,9 +99,7 @@ fn a_feed_proof_expires_and_a_lost_feed_or_change_stops_answers() {
     let index = ExtensionIndex::new();
     let alpha = extension("alpha", 1);
     index.load(vec![alpha.clone()], Instant::now());
-    let old = Instant::now()
-        .checked_sub(MAX_STALENESS + Duration::from_millis(50))
-        .unwrap_or_else(Instant::now);
+    let old = overdue();
     index.confirm(Some(old));
     assert_eq!(
         names(&index, &by(ExtSort::Name)),
@@ -126,6 +126,97 @@ fn a_feed_proof_expires_and_a_lost_feed_or_change_stops_answers() {
     index.apply(vec![update(&alpha, Instant::now())]);
     assert!(index.lost_ids().is_empty());
     assert!(names(&index, &by(ExtSort::Name)).is_some());
+}
+
+/// A proof older than the limit, as a feed whose heartbeats are late leaves it.
+fn overdue() -> Instant {
+    Instant::now()
+        .checked_sub(MAX_STALENESS + Duration::from_millis(50))
+        .unwrap_or_else(Instant::now)
+}
+
+fn late_index() -> Arc<ExtensionIndex> {
+    let index = Arc::new(ExtensionIndex::new());
+    index.load(vec![extension("alpha", 1)], Instant::now());
+    index.confirm(Some(overdue()));
+    assert_eq!(index.state(), IndexState::Behind);
+    index
+}
+
+/// Starts a wait of at most `within` on `index`, and lets it begin waiting.
+async fn waiting(index: &Arc<ExtensionIndex>, within: Duration) -> JoinHandle<bool> {
+    let waiter = Arc::clone(index);
+    let wait = tokio::spawn(async move { waiter.wait_current(within).await });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!wait.is_finished(), "a late proof is waited for");
+    wait
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_proof_is_waited_for_until_the_feed_confirms() {
+    let index = late_index();
+    let started = tokio::time::Instant::now();
+    let wait = waiting(&index, Duration::from_secs(1)).await;
+    index.confirm(Some(Instant::now()));
+    assert_eq!(wait.await.ok(), Some(true));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "ended by the confirm"
+    );
+    assert!(names(&index, &by(ExtSort::Name)).is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_confirm_still_too_old_keeps_the_wait_going_to_its_bound() {
+    let index = late_index();
+    let started = tokio::time::Instant::now();
+    let wait = waiting(&index, Duration::from_secs(1)).await;
+    index.confirm(Some(overdue()));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(
+        !wait.is_finished(),
+        "an overdue proof does not end the wait"
+    );
+    assert_eq!(wait.await.ok(), Some(false));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_millis(1_100),
+        "ended by the bound, after {waited:?}"
+    );
+    assert_eq!(names(&index, &by(ExtSort::Name)), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_feed_ends_the_wait_at_once() {
+    let index = late_index();
+    let started = tokio::time::Instant::now();
+    let wait = waiting(&index, Duration::from_secs(1)).await;
+    index.suspect();
+    assert_eq!(wait.await.ok(), Some(false));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "ended by the loss"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_is_waited_for_when_waiting_cannot_help() {
+    let within = Duration::from_secs(1);
+    let started = tokio::time::Instant::now();
+    let unloaded = ExtensionIndex::new();
+    unloaded.confirm(Some(overdue()));
+    assert!(!unloaded.wait_current(within).await, "not loaded yet");
+    let index = late_index();
+    index.suspect();
+    assert!(!index.wait_current(within).await, "no feed");
+    let beta = extension("beta", 2);
+    index.confirm(Some(overdue()));
+    index.lost(beta.id);
+    assert!(!index.wait_current(within).await, "a change not read back");
+    index.apply(vec![update(&beta, Instant::now())]);
+    index.confirm(Some(Instant::now()));
+    assert!(index.wait_current(within).await, "already current");
+    assert_eq!(started.elapsed(), Duration::ZERO, "none of them waited");
 }
 
 #[test]

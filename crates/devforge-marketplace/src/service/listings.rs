@@ -12,6 +12,14 @@ use crate::ports::{
 use crate::version::{ExtVersion, listing_state};
 use devforge_domain::{Clock, InvalidValue, Page, PageRequest, SearchQuery, StoreError};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a listing waits for a listing index whose feed is late before it reads the
+/// database. A late proof comes back within a few hundred milliseconds when the database's
+/// processes wait for a CPU; reading the database meanwhile adds every listing to that
+/// load. The freshness rule is not loosened: the answer given after the wait is proven as
+/// any other.
+const LATE_INDEX_WAIT: Duration = Duration::from_secs(1);
 
 /// A new extension as its owner submits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,7 +258,8 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
 
     /// Public extensions, filtered, ranked or sorted. With `q` the default order is
     /// relevance (an exact name first); without, downloads. Answered by the listing index
-    /// when it is current (with facet counts), otherwise by the store.
+    /// when it is current (with facet counts), or once it is again when its feed is only
+    /// late (waiting at most `LATE_INDEX_WAIT`), otherwise by the store.
     ///
     /// # Errors
     /// [`MarketError::Invalid`] for a bad filter.
@@ -285,12 +294,15 @@ impl<S: MarketStore, P: PackageStore, E: EntitlementCheck, C: Clock>
             tag,
             sort,
         };
-        if let Some(listing) = self
-            .index
-            .as_ref()
-            .and_then(|index| index.search(&search, page))
-        {
-            return Ok(listing);
+        if let Some(index) = &self.index {
+            if let Some(listing) = index.search(&search, page) {
+                return Ok(listing);
+            }
+            if index.wait_current(LATE_INDEX_WAIT).await
+                && let Some(listing) = index.search(&search, page)
+            {
+                return Ok(listing);
+            }
         }
         let store = Arc::clone(&self.store);
         let read = |(search, page)| async move { store.search(search, page).await };
