@@ -14,6 +14,11 @@ use std::time::Duration;
 /// that waits this long for a healthy pool is better shed than queued, too.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(800);
 
+/// How much memory SQLite may keep for all connections together before it recycles its
+/// page caches instead of growing them (`PRAGMA soft_heap_limit`, process-wide). Without
+/// it each pooled connection keeps its own cache of the pages it has read.
+const SQLITE_SOFT_HEAP_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// Which database a URL points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -75,6 +80,7 @@ impl Database {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT.to_string())
             });
         let connection = sea_orm::Database::connect(options)
             .await
@@ -210,5 +216,32 @@ impl Database {
     /// [`StoreError`] when closing fails.
     pub async fn close(self) -> Result<(), StoreError> {
         self.connection.close().await.map_err(store_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Database, SQLITE_SOFT_HEAP_LIMIT};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    #[tokio::test]
+    async fn sqlite_connections_cap_what_sqlite_keeps_in_memory() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("cap.db").display());
+        let database = Database::connect(&url, 2)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let row = database
+            .connection()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA soft_heap_limit",
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("PRAGMA soft_heap_limit answered no row"));
+        let limit: i64 = row.try_get_by_index(0).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(u64::try_from(limit).ok(), Some(SQLITE_SOFT_HEAP_LIMIT));
+        database.close().await.unwrap_or_else(|e| panic!("{e}"));
     }
 }
