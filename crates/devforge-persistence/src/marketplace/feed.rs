@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 
 const CHANGES: &str = "devforge_extensions";
 const HEARTBEATS: &str = "devforge_extension_heartbeat";
-/// Extensions read per query while loading. Small, because every row read through SQLite
-/// is first copied into SQLite's own allocator (the C heap, outside the server's): a
-/// page of 5,000 left some 20 MB there after the load.
+/// Extensions read per query while loading. Every row read through SQLite is first copied
+/// into SQLite's own allocator: a page of 5,000 made that heap peak at 22.5 MB during the
+/// load. The server's resident memory after the load was the same with either size.
 const LOAD_PAGE: u64 = 1_000;
 /// Announced extensions read back per query.
 const BATCH: usize = 500;
