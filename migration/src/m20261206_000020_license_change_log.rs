@@ -5,7 +5,7 @@
 //! its change feed polls this table instead: a few rows to read every 50 ms, naming exactly
 //! the licenses to re-read. Because triggers write it, a change made by another process on
 //! the same file (the CLI, a second server) is seen like one made by this process. Rows
-//! older than a minute are pruned by the readers. PostgreSQL has its change feed: this step
+//! older than two minutes are pruned by the readers. PostgreSQL has its change feed: this step
 //! does nothing there.
 
 use sea_orm_migration::prelude::*;

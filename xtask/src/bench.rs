@@ -200,12 +200,16 @@ fn measure(
             &[
                 ("DEVFORGE_CERTIFICATE_REUSE_SLOTS", slots),
                 ("DEVFORGE_BCRYPT_COST", "12"),
+                ("DEVFORGE_LOG", READ_MODEL_LOG),
             ],
         )?;
+        // One server at a time, each measured only once it answers from memory: a server
+        // still loading reads the database, and two loading side by side slow each other.
+        wait_until_loaded(dir, running.1)?;
         let endpoint = format!("http://127.0.0.1:{}/v1/licenses/validate", running.1);
         wrk(&script, &endpoint, options.connections, options.warmup)?;
         eprintln!(
-            "{name}: listening and warmed up {:.1} s after start",
+            "{name}: loaded and warmed up {:.1} s after start",
             started.elapsed().as_secs_f64()
         );
         servers.push((running, endpoint));
@@ -284,6 +288,27 @@ fn measure(
     Ok(measured)
 }
 
+/// The measured servers' log filter: warnings, and the read model's own lines, which say
+/// when it has loaded.
+const READ_MODEL_LOG: &str = "warn,devforge_persistence::licensing::read_model=info";
+/// What the read model logs once every license is in memory.
+const LOADED: &str = "license read model loaded";
+
+/// Waits until the log of the server on `port` says its read model has loaded.
+fn wait_until_loaded(dir: &Path, port: u16) -> Result<(), String> {
+    let log = dir.join(format!("server-{port}.log"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if std::fs::read_to_string(&log).is_ok_and(|text| text.contains(LOADED)) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "the server on port {port} did not load its read model within 120 s"
+    ))
+}
+
 /// How often the log of the server on `port` says its read model was not proven current
 /// (validation then reads the database).
 fn times_behind(dir: &Path, port: u16) -> usize {
@@ -317,7 +342,7 @@ fn time_to_memory(
     std::thread::spawn(move || {
         let lines = std::io::BufReader::new(output).lines();
         for line in lines.map_while(Result::ok) {
-            if line.contains("license read model loaded") {
+            if line.contains(LOADED) {
                 let _ = tx.send(started.elapsed());
                 return;
             }

@@ -7,9 +7,11 @@
 //! same file arrive the same way. `PRAGMA data_version` would also notice those, but not say
 //! which licenses changed: every write anywhere would mean reloading the whole table.
 //!
-//! Readers prune rows older than [`KEEP_CHANGES`]; a reader whose last good poll is older
-//! than half that (a stalled process, a database that was unreachable) may have missed
-//! pruned rows, so it loads everything again instead.
+//! Readers prune rows older than [`KEEP_CHANGES`]; a reader whose position in the log was
+//! read longer ago than that, less [`PRUNE_SLACK`] (a stalled process, a database that was
+//! unreachable), may have missed pruned rows, so it loads everything again instead. The
+//! position of a load is read when the load starts: a load must take less than that time,
+//! or every poll after it would load again.
 
 use super::LicenseReadModel;
 use crate::Database;
@@ -24,7 +26,11 @@ use std::time::{Duration, Instant};
 /// How often the log is read.
 const POLL_EVERY: Duration = Duration::from_millis(50);
 /// How long a logged change is kept for readers that fall behind.
-const KEEP_CHANGES: Duration = Duration::from_secs(60);
+const KEEP_CHANGES: Duration = Duration::from_secs(120);
+/// What a position's age must stay below [`KEEP_CHANGES`] by: a change's time is written
+/// in whole seconds when it is logged, a moment before its transaction commits, and
+/// another process's clock decides when it is pruned.
+const PRUNE_SLACK: Duration = Duration::from_secs(20);
 /// How often a reader prunes.
 const PRUNE_EVERY: Duration = Duration::from_secs(10);
 /// Changes read per query.
@@ -77,7 +83,7 @@ impl Follower {
         let started = Instant::now();
         let behind = self
             .last_good_poll
-            .is_none_or(|at| at.elapsed() > KEEP_CHANGES / 2);
+            .is_none_or(|at| may_be_pruned(at.elapsed()));
         match self.last_seq {
             Some(after) if !behind => self.apply_changes(model, after).await?,
             _ => self.load(model).await?,
@@ -139,6 +145,11 @@ impl Follower {
     }
 }
 
+/// Whether changes after a position read `age` ago may have been pruned by now.
+fn may_be_pruned(age: Duration) -> bool {
+    age > KEEP_CHANGES - PRUNE_SLACK
+}
+
 async fn prune(database: &Database) -> Result<(), StoreError> {
     let horizon =
         chrono::Utc::now().timestamp() - i64::try_from(KEEP_CHANGES.as_secs()).unwrap_or(i64::MAX);
@@ -148,4 +159,24 @@ async fn prune(database: &Database) -> Result<(), StoreError> {
         .await
         .map_err(store_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KEEP_CHANGES, may_be_pruned};
+    use std::time::Duration;
+
+    #[test]
+    fn a_position_read_by_a_slow_load_is_still_followed() {
+        // A million licenses under load took longer than half the log's lifetime to load:
+        // the position read at the load's start must still count, or every poll reloads.
+        assert!(!may_be_pruned(Duration::from_secs(45)));
+        assert!(!may_be_pruned(KEEP_CHANGES / 2 + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_position_older_than_the_log_keeps_changes_is_not_trusted() {
+        assert!(may_be_pruned(KEEP_CHANGES));
+        assert!(may_be_pruned(KEEP_CHANGES - Duration::from_secs(1)));
+    }
 }
