@@ -3,23 +3,26 @@
 //! A million licenses must fit in a few hundred megabytes, so the layout is:
 //! - the licenses themselves in one vector of fixed-size [`Entry`] records, allocated once
 //!   for the whole table (freed slots are reused);
-//! - two indexes into it, by eight bytes of the key hash (its first) and of the license id
-//!   (its last: the random part of a version 4 or 7 id, whose first bytes are a
-//!   timestamp), each a map of two integers. A map rounds its buckets up to a power of two, which is why
-//!   a map holding the records themselves cost twice the table at a million licenses;
+//! - two indexes into it, by key hash and by license id, each a hash table of slot numbers
+//!   (four bytes a bucket): a lookup hashes the key, then compares the full key stored in
+//!   the record a bucket points to. A hash table rounds its buckets up to a power of two,
+//!   which is why a map holding the records themselves cost twice the table at a million
+//!   licenses, and a map from an eight-byte prefix to the slot still cost 35 MB per index;
 //! - products and entitlement sets, which licenses share, stored once and referred to by
 //!   number.
 //!
-//! Eight bytes of a SHA-256 or of a random id collide between two of a million licenses
-//! about once in ten million tables. Correctness does not rest on that: every lookup
-//! compares the full key hash (or id) stored in the record, and a license whose prefix is
-//! taken by another is simply not held, so its key is looked up in the database.
+//! Both keys are already uniformly random, so eight of their bytes serve as the hash: the
+//! first of the key's SHA-256, and the last of the id (the random part of a version 4 or 7
+//! id, whose first bytes are a timestamp). Keys and ids are made by the server, never by a
+//! client, so nobody chooses what collides; two records sharing those bytes are simply
+//! both held, told apart by the full comparison.
 
 use chrono::{DateTime, Utc};
 use devforge_domain::UserId;
 use devforge_licensing::key_protection::KeyHash;
 use devforge_licensing::license::{License, LicenseId, LicenseSource, LicenseStatus};
 use devforge_licensing::product::{Entitlement, Sku};
+use hashbrown::HashTable;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -92,14 +95,14 @@ impl<T: ?Sized + Eq + std::hash::Hash> Interned<T> {
     }
 }
 
-/// The key hash's index key: its first eight bytes.
+/// The key hash's bucket hash: its first eight bytes.
 fn prefix(key: &RawHash) -> u64 {
     let mut first = [0_u8; 8];
     first.copy_from_slice(&key[..8]);
     u64::from_le_bytes(first)
 }
 
-/// The license id's index key: its last eight bytes, which are random in version 4 and 7
+/// The license id's bucket hash: its last eight bytes, which are random in version 4 and 7
 /// ids (the first ones of a version 7 id are the millisecond it was made, shared by every
 /// license issued in that millisecond).
 fn id_suffix(id: uuid::Uuid) -> u64 {
@@ -110,8 +113,10 @@ fn id_suffix(id: uuid::Uuid) -> u64 {
 pub(super) struct Snapshot {
     entries: Vec<Option<Entry>>,
     free: Vec<u32>,
-    by_key: HashMap<u64, u32>,
-    by_id: HashMap<u64, u32>,
+    /// Slots by [`prefix`] of their key hash.
+    by_key: HashTable<u32>,
+    /// Slots by [`id_suffix`] of their license id.
+    by_id: HashTable<u32>,
     products: Interned<str>,
     entitlement_sets: Interned<[Entitlement]>,
     /// Licenses this process changed and the feed has not yet been proven past, with when:
@@ -124,8 +129,8 @@ impl Snapshot {
     pub(super) fn with_capacity(licenses: usize) -> Self {
         Self {
             entries: Vec::with_capacity(licenses),
-            by_key: HashMap::with_capacity(licenses),
-            by_id: HashMap::with_capacity(licenses),
+            by_key: HashTable::with_capacity(licenses),
+            by_id: HashTable::with_capacity(licenses),
             ..Self::default()
         }
     }
@@ -137,15 +142,15 @@ impl Snapshot {
 
     /// The license whose key hashes to `key`, if held.
     pub(super) fn get(&self, key: &RawHash) -> Option<&Entry> {
-        let slot = *self.by_key.get(&prefix(key))?;
-        self.entries[slot as usize]
-            .as_ref()
-            .filter(|entry| entry.key == *key)
+        let slot = *self.by_key.find(prefix(key), |&slot| {
+            self.held(slot).is_some_and(|e| e.key == *key)
+        })?;
+        self.held(slot)
     }
 
-    /// Stores `license` (replacing any older copy), sharing equal products and sets. A
-    /// license that cannot be held (a prefix taken by another license) is left out, and
-    /// its key is then looked up in the database.
+    /// Stores `license`, replacing any older copy and sharing equal products and sets. A
+    /// license whose key another held license has (which the database's unique index
+    /// rules out) is left out, and its key is then looked up in the database.
     pub(super) fn put(
         &mut self,
         license: License,
@@ -155,7 +160,7 @@ impl Snapshot {
         let id = license.id.as_uuid();
         self.remove(id);
         let Some(key) = raw(key_hash) else { return };
-        if self.by_key.contains_key(&prefix(&key)) || self.by_id.contains_key(&id_suffix(id)) {
+        if self.get(&key).is_some() {
             return;
         }
         let Some(entry) = self.entry(license, key, fingerprints) else {
@@ -164,25 +169,50 @@ impl Snapshot {
         let Some(slot) = self.store(entry) else {
             return;
         };
-        self.by_key.insert(prefix(&key), slot);
-        self.by_id.insert(id_suffix(id), slot);
+        let Self {
+            entries,
+            by_key,
+            by_id,
+            ..
+        } = self;
+        let rehash_key = |slot: &u32| {
+            entries[*slot as usize]
+                .as_ref()
+                .map_or(0, |e| prefix(&e.key))
+        };
+        by_key.insert_unique(prefix(&key), slot, rehash_key);
+        let rehash_id = |slot: &u32| {
+            entries[*slot as usize]
+                .as_ref()
+                .map_or(0, |e| id_suffix(e.id))
+        };
+        by_id.insert_unique(id_suffix(id), slot, rehash_id);
     }
 
     /// Drops the license with this id, if held.
     pub(super) fn remove(&mut self, id: uuid::Uuid) {
-        let id_key = id_suffix(id);
-        let Some(&slot) = self.by_id.get(&id_key) else {
+        let Self {
+            entries,
+            by_key,
+            by_id,
+            free,
+            ..
+        } = self;
+        let is_it = |slot: &u32| entries[*slot as usize].as_ref().is_some_and(|e| e.id == id);
+        let Ok(found) = by_id.find_entry(id_suffix(id), is_it) else {
             return;
         };
-        let held = &mut self.entries[slot as usize];
-        if held.as_ref().is_none_or(|entry| entry.id != id) {
-            return;
+        let (slot, _) = found.remove();
+        if let Some(entry) = entries[slot as usize].take()
+            && let Ok(keyed) = by_key.find_entry(prefix(&entry.key), |held| *held == slot)
+        {
+            keyed.remove();
         }
-        if let Some(entry) = held.take() {
-            self.by_key.remove(&prefix(&entry.key));
-        }
-        self.by_id.remove(&id_key);
-        self.free.push(slot);
+        free.push(slot);
+    }
+
+    fn held(&self, slot: u32) -> Option<&Entry> {
+        self.entries[slot as usize].as_ref()
     }
 
     /// The license of a held record.
@@ -312,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn a_key_sharing_only_the_prefix_of_a_held_key_is_not_found() {
+    fn keys_sharing_their_first_bytes_are_both_held_and_told_apart() {
         let mut snapshot = Snapshot::with_capacity(4);
         let (first, first_raw) = key(9, 1);
         let (second, second_raw) = key(9, 2);
@@ -320,16 +350,17 @@ mod tests {
         let (first_id, second_id) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
         snapshot.put(license(first_id, 1), &first, Vec::new());
         snapshot.put(license(second_id, 1), &second, Vec::new());
-        // The second is left out, so its key goes to the database; the first is intact.
-        assert!(snapshot.get(&second_raw).is_none());
-        assert!(snapshot.get(&first_raw).is_some());
-        // Removing the left-out license leaves the held one alone.
+        let found = |raw| snapshot.get(raw).map(|entry| entry.id);
+        assert_eq!(found(&first_raw), Some(first_id));
+        assert_eq!(found(&second_raw), Some(second_id));
+        assert_eq!(found(&key(9, 3).1), None);
         snapshot.remove(second_id);
+        assert!(snapshot.get(&second_raw).is_none());
         assert!(snapshot.get(&first_raw).is_some());
     }
 
     #[test]
-    fn an_id_sharing_only_the_suffix_of_a_held_id_leaves_the_held_license_alone() {
+    fn ids_sharing_their_last_bytes_are_both_held_and_removed_one_at_a_time() {
         let mut snapshot = Snapshot::with_capacity(4);
         // Same last eight bytes (the low half of the u128), different first ones.
         let held = uuid::Uuid::from_u128((1 << 64) | 5);
@@ -339,9 +370,28 @@ mod tests {
         let (second, second_raw) = key(2, 0);
         snapshot.put(license(held, 1), &first, Vec::new());
         snapshot.put(license(clashing, 1), &second, Vec::new());
-        assert!(snapshot.get(&second_raw).is_none());
+        assert_eq!(snapshot.len(), 2);
         snapshot.remove(clashing);
+        assert!(snapshot.get(&second_raw).is_none());
         assert!(snapshot.get(&first_raw).is_some());
+        // Replacing the held one by its id keeps a single copy.
+        snapshot.put(license(held, 2), &first, Vec::new());
+        assert_eq!(snapshot.len(), 1);
+        let entry = snapshot
+            .get(&first_raw)
+            .unwrap_or_else(|| panic!("not held"));
+        assert_eq!(snapshot.license(entry).revision, 2);
+    }
+
+    #[test]
+    fn a_second_license_with_a_held_key_is_left_to_the_database() {
+        let mut snapshot = Snapshot::with_capacity(4);
+        let (hash, raw) = key(3, 3);
+        let (first, second) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        snapshot.put(license(first, 1), &hash, Vec::new());
+        snapshot.put(license(second, 1), &hash, Vec::new());
+        assert_eq!(snapshot.len(), 1);
+        assert_eq!(snapshot.get(&raw).map(|entry| entry.id), Some(first));
     }
 
     #[test]
