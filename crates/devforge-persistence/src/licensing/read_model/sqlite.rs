@@ -168,8 +168,9 @@ mod tests {
 
     #[test]
     fn a_position_read_by_a_slow_load_is_still_followed() {
-        // A million licenses under load took longer than half the log's lifetime to load:
-        // the position read at the load's start must still count, or every poll reloads.
+        // A load slower than half the log's lifetime (a million licenses beside a validation
+        // load can be): the position read at its start must still count, or every poll
+        // after it would load again.
         assert!(!may_be_pruned(Duration::from_secs(45)));
         assert!(!may_be_pruned(KEEP_CHANGES / 2 + Duration::from_secs(1)));
     }
