@@ -28,6 +28,7 @@ mod m20261204_000017_extension_change_feed;
 mod m20261205_000018_login_attempts;
 mod m20261206_000019_license_revision;
 mod m20261206_000020_license_change_log;
+mod m20261207_000021_kb_search_generation;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_login_attempts::Migration),
             Box::new(m20261206_000019_license_revision::Migration),
             Box::new(m20261206_000020_license_change_log::Migration),
+            Box::new(m20261207_000021_kb_search_generation::Migration),
         ]
     }
 }

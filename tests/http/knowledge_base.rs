@@ -142,6 +142,32 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    async fn a_change_through_one_instance_is_searched_by_another_at_once(app) {
+        let (staff, _reader) = seed(&app).await;
+        let second = app.second_instance().await;
+        assert_eq!(slugs(&second, "q=certificates", None).await, ["offline-activation"].map(String::from));
+
+        let path = "/v1/kb/articles/offline-activation";
+        let edit = app.patch(path, json!({"body": "Activate with a licence file."}), Some(&staff.token)).await;
+        assert_eq!(edit.status(), 200);
+        assert!(slugs(&second, "q=certificates", None).await.is_empty(), "the old text is gone on the next search");
+        assert_eq!(slugs(&second, "q=licence+files", None).await, ["offline-activation"].map(String::from));
+
+        // Each test server signs with its own secret: log in there.
+        let there = second.login(&staff.email).await;
+        let tag = second.patch(path, json!({"tags": ["offline"]}), Some(&there.token)).await;
+        assert_eq!(tag.status(), 200);
+        assert_eq!(slugs(&app, "q=licence&tag=offline", None).await, ["offline-activation"].map(String::from));
+        let archive = second.patch(path, json!({"status": "archived"}), Some(&there.token)).await;
+        assert_eq!(archive.status(), 200);
+        assert!(slugs(&app, "q=licence", None).await.is_empty(), "archived through the other instance: not public here");
+        let staff_view = slugs(&app, "q=licence&status=archived", Some(&staff.token)).await;
+        assert_eq!(staff_view, ["offline-activation"].map(String::from));
+        second.shutdown().await;
+    }
+}
+
+on_every_backend! {
     async fn staff_see_every_status_and_others_only_published(app) {
         let (staff, reader) = seed(&app).await;
         for (token, status) in [(None, 404), (Some(reader.token.as_str()), 404), (Some(staff.token.as_str()), 200)] {

@@ -40,7 +40,7 @@ use devforge_persistence::{
     Database, DatabaseKind, LicenseReadModel, ListingFeed, SqlBillingStore, SqlIdentityStore,
     SqlLicensingStore, SqlMarketStore, SqlSupportStore,
 };
-use devforge_search::ExtensionIndex;
+use devforge_search::{ArticleSearchIndex, ExtensionIndex};
 use devforge_stripe::StripeGateway;
 use devforge_support::{Lifecycle, SupportConfig, SupportService};
 use sha2::{Digest as _, Sha256};
@@ -150,6 +150,7 @@ pub async fn build_state(
             },
             auto_assign: settings.support_auto_assign,
         },
+        Arc::new(ArticleSearchIndex::new()),
     );
     let licensing = Arc::new(licensing);
     let billing = build_billing(settings, &database, &licensing)?;

@@ -8,7 +8,7 @@
 //! English stop words. Adapters AND the remaining terms together. Words are plain
 //! alphanumerics, so no query syntax of either engine can be smuggled in.
 //!
-//! Snippets come back from the databases with private-use marker characters around the
+//! Snippets come from a search index with private-use marker characters around the
 //! matched words; [`Snippet::from_marked`] escapes the text for HTML and turns the markers
 //! into `<mark>` tags, so a client can render a snippet without trusting article bodies.
 
@@ -150,9 +150,9 @@ pub const MAX_QUERY_CHARS: usize = 200;
 /// The most terms a query keeps.
 pub const MAX_TERMS: usize = 12;
 
-/// Marks the start of a matched word in snippets coming from storage.
+/// Marks the start of a matched word in a snippet's excerpt.
 pub const MATCH_START: char = '\u{E000}';
-/// Marks the end of a matched word in snippets coming from storage.
+/// Marks the end of a matched word in a snippet's excerpt.
 pub const MATCH_END: char = '\u{E001}';
 
 /// A parsed search: the words every result must contain (after stemming).
@@ -251,7 +251,7 @@ pub fn without_stop_words(text: &str) -> String {
 pub struct Snippet(String);
 
 impl Snippet {
-    /// Builds a snippet from storage's excerpt, whose matches are wrapped in
+    /// Builds a snippet from an excerpt whose matches are wrapped in
     /// [`MATCH_START`] and [`MATCH_END`].
     #[must_use]
     pub fn from_marked(marked: &str) -> Self {

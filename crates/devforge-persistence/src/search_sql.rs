@@ -5,7 +5,7 @@
 
 use crate::error::store_error;
 use devforge_domain::StoreError;
-use devforge_domain::search::{MATCH_END, MATCH_START, SearchQuery};
+use devforge_domain::search::SearchQuery;
 use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, Statement, Value};
 
 /// PostgreSQL: the text for `plainto_tsquery('english', …)`, which ANDs the stemmed terms.
@@ -50,11 +50,6 @@ pub(crate) fn fts5_prefix_match(query: &SearchQuery) -> String {
         .map(|term| format!("\"{term}\"*"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// `ts_headline` options producing a short excerpt with the domain's match markers.
-pub(crate) fn headline_options() -> String {
-    format!("StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=30, MinWords=12")
 }
 
 /// Builds a hand-written statement's values alongside its text, numbering placeholders

@@ -1,5 +1,7 @@
-//! The listing index: the marketplace's public catalogue in memory, answering every public
-//! listing (typed text, filters, sorts, facets) without the database.
+//! The in-memory search indexes. [`ArticleSearchIndex`] is the knowledge base's (see
+//! `articles`); the rest of this crate is the listing index: the marketplace's public
+//! catalogue in memory, answering every public listing (typed text, filters, sorts,
+//! facets) without the database.
 //!
 //! [`ExtensionIndex`] implements the marketplace's [`ListingIndex`] port out of two parts:
 //! - `text`: a tantivy index in RAM that finds which extensions match what was typed (every
@@ -15,6 +17,9 @@
 //! Otherwise `search` answers `None` and the marketplace reads the database, after waiting
 //! a little (`wait_current`) when the only thing missing is a proof that is late.
 
+mod articles;
+#[cfg(test)]
+mod articles_tests;
 mod catalogue;
 mod rank;
 mod text;
@@ -32,6 +37,7 @@ use std::time::{Duration, Instant};
 use text::TextIndex;
 use tokio::sync::Notify;
 
+pub use articles::{ArticleSearchIndex, TITLE_BOOST};
 pub use text::typos_allowed;
 
 /// The oldest a proof from the change feed may be for the index to answer.

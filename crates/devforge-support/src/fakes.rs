@@ -1,17 +1,18 @@
 //! In-memory implementations of the support ports, for the service's unit tests. They keep
 //! the SQL adapters' contracts (compare-and-set, one vote per voter, revisions), with one
-//! mutex standing in for transactions. Search is a plain word match: ranking is the
-//! databases' business and is tested over HTTP on both.
+//! mutex standing in for transactions. [`FakeIndex`] is a plain word match: ranking is the
+//! real index's business and is tested there and over HTTP on both databases.
 
 use crate::article::{Article, ArticleHit, ArticleId, ArticlePatch, Revision, Slug, Voter};
 use crate::ports::{
     ArticleFilter, AssigneeFilter, Expected, KnowledgeBaseRepository, NewTicket, TicketFilter,
     TicketRepository, TicketSort, TicketStats, TicketUpdate, UpdateOutcome,
 };
+use crate::search_index::{ArticleIndex, ArticleMatch};
 use crate::thread::{EventKind, Message, NewTicketEvent, TicketEvent};
 use crate::ticket::{Ticket, TicketId};
 use chrono::{DateTime, Utc};
-use devforge_domain::{Page, PageRequest, StoreError, UserId};
+use devforge_domain::{Page, PageRequest, SearchQuery, Snippet, StoreError, UserId};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 #[derive(Debug, Default)]
@@ -23,6 +24,7 @@ struct State {
     articles: Vec<Article>,
     revisions: Vec<(ArticleId, Revision)>,
     votes: Vec<(ArticleId, Voter, bool)>,
+    search_generation: u64,
     /// Writes to make before the next compare-and-set, as a concurrent writer would.
     interfering_writes: usize,
 }
@@ -239,6 +241,7 @@ impl KnowledgeBaseRepository for FakeStore {
         };
         state.revisions.push((article.id, first));
         state.articles.push(article.clone());
+        state.search_generation += 1;
         Ok(article)
     }
 
@@ -305,6 +308,7 @@ impl KnowledgeBaseRepository for FakeStore {
         if let Some(revision) = revision {
             state.revisions.push((updated.id, revision));
         }
+        state.search_generation += 1;
         Ok(Some(updated))
     }
 
@@ -317,13 +321,33 @@ impl KnowledgeBaseRepository for FakeStore {
             .state()
             .articles
             .iter()
-            .filter(|a| filter.status.is_none_or(|s| a.status == s))
+            .filter(|a| filter.admits(a))
             .map(|article| ArticleHit {
                 article: article.clone(),
                 snippet: None,
             })
             .collect();
         Ok(Page::slice(all, page))
+    }
+
+    async fn search_generation(&self) -> Result<u64, StoreError> {
+        Ok(self.state().search_generation)
+    }
+
+    async fn all_articles(&self) -> Result<Vec<Article>, StoreError> {
+        // A real store waits for the database here, and other searches run meanwhile.
+        tokio::task::yield_now().await;
+        Ok(self.state().articles.clone())
+    }
+
+    async fn articles_by_id(&self, ids: &[ArticleId]) -> Result<Vec<Article>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .articles
+            .iter()
+            .filter(|a| ids.contains(&a.id))
+            .cloned()
+            .collect())
     }
 
     async fn list_revisions(
@@ -388,5 +412,60 @@ impl KnowledgeBaseRepository for FakeStore {
             None => found.helpful_no += 1,
         }
         Ok(Some(found.clone()))
+    }
+}
+
+/// An [`ArticleIndex`] that matches words by containment and keeps the articles' order,
+/// counting its rebuilds.
+#[derive(Debug, Default)]
+pub struct FakeIndex {
+    held: Mutex<Option<(u64, Vec<Article>)>>,
+    rebuilds: Mutex<u32>,
+}
+
+impl FakeIndex {
+    /// How many times the index was rebuilt.
+    pub fn rebuilds(&self) -> u32 {
+        *self.rebuilds.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ArticleIndex for FakeIndex {
+    fn generation(&self) -> Option<u64> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.as_ref().map(|(generation, _)| *generation)
+    }
+
+    fn rebuild(&self, generation: u64, articles: &[Article]) -> Result<(), StoreError> {
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((generation, articles.to_vec()));
+        *self.rebuilds.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        Ok(())
+    }
+
+    fn search(
+        &self,
+        query: &SearchQuery,
+        filter: &ArticleFilter,
+        page: PageRequest,
+    ) -> Result<Page<ArticleMatch>, StoreError> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let articles = held.as_ref().map(|(_, a)| a.as_slice()).unwrap_or_default();
+        let matches = articles
+            .iter()
+            .filter(|a| filter.admits(a))
+            .filter(|a| {
+                let text = format!("{} {}", a.text.title, a.text.body).to_lowercase();
+                query
+                    .terms()
+                    .iter()
+                    .all(|term| text.contains(term.as_str()))
+            })
+            .map(|a| ArticleMatch {
+                id: a.id,
+                snippet: Snippet::from_marked(&a.text.body),
+            })
+            .collect();
+        Ok(Page::slice(matches, page))
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! The lifecycle lives here, not in handlers or SQL, so every door into a ticket (the API,
 //! the requester's reply, an operator's tool) obeys the same table of transitions. Storage
-//! is reached through the traits in [`ports`]; this crate knows no web framework and no
-//! database.
+//! is reached through the traits in [`ports`], article search through the index of
+//! [`search_index`]; this crate knows no web framework, no database and no search engine.
 
 #![warn(missing_docs)]
 
@@ -14,6 +14,7 @@ pub mod error;
 mod fakes;
 pub mod lifecycle;
 pub mod ports;
+pub mod search_index;
 pub mod service;
 pub mod thread;
 pub mod ticket;
@@ -22,6 +23,7 @@ pub use article::{Article, ArticleHit, ArticleId, ArticleStatus, Label, Revision
 pub use error::SupportError;
 pub use lifecycle::{Action, InvalidTransition, Lifecycle, Party};
 pub use ports::{AssigneeFilter, SupportStore, TicketSort, TicketStats};
+pub use search_index::{ArticleIndex, ArticleMatch};
 pub use service::{
     Actor, ArticleChanges, NewArticle, OpenTicket, SupportConfig, SupportService, TicketChanges,
     TicketQuery,

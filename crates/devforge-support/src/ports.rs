@@ -231,8 +231,22 @@ pub struct ArticleFilter {
     pub category: Option<Label>,
     /// Only with this tag.
     pub tag: Option<Label>,
-    /// Ranked full text; without it, newest first.
-    pub query: Option<SearchQuery>,
+}
+
+impl ArticleFilter {
+    /// Whether `article` passes the filter.
+    #[must_use]
+    pub fn admits(&self, article: &Article) -> bool {
+        self.status.is_none_or(|status| article.status == status)
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|category| &article.category == category)
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|tag| article.tags.contains(tag))
+    }
 }
 
 /// The knowledge base.
@@ -279,7 +293,8 @@ pub trait KnowledgeBaseRepository: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Article>, StoreError>> + Send;
 
-    /// Articles matching `filter`, ranked when it has a query.
+    /// Articles matching `filter`, the most recently published first (then the most
+    /// recently created, then by slug).
     ///
     /// # Errors
     /// [`StoreError`] when storage fails.
@@ -288,6 +303,28 @@ pub trait KnowledgeBaseRepository: Send + Sync + 'static {
         filter: ArticleFilter,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<ArticleHit>, StoreError>> + Send;
+
+    /// The search generation: advanced by every committed change to an article's text,
+    /// status, category or tags (see [`crate::search_index`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] when storage fails.
+    fn search_generation(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Every article, whatever its status, to build a search index from.
+    ///
+    /// # Errors
+    /// [`StoreError`] when storage fails.
+    fn all_articles(&self) -> impl Future<Output = Result<Vec<Article>, StoreError>> + Send;
+
+    /// The articles with these ids, in any order; ids of no article are left out.
+    ///
+    /// # Errors
+    /// [`StoreError`] when storage fails.
+    fn articles_by_id(
+        &self,
+        ids: &[ArticleId],
+    ) -> impl Future<Output = Result<Vec<Article>, StoreError>> + Send;
 
     /// An article's revisions, newest first.
     ///

@@ -1,5 +1,4 @@
-//! The `kb_articles` table (PostgreSQL's generated `search` column is not mapped: it is
-//! only read inside search queries).
+//! The `kb_articles` table.
 
 use sea_orm::entity::prelude::*;
 

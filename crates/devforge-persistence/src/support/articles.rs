@@ -13,8 +13,9 @@ use devforge_support::{
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    Statement, TransactionTrait,
 };
+use std::collections::HashMap;
 
 fn counter(what: &str, value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|e| corrupt(what, e))
@@ -74,16 +75,33 @@ pub(super) async fn with_tags(
 ) -> Result<Vec<Article>, StoreError> {
     let ids: Vec<uuid::Uuid> = rows.iter().map(|row| row.id).collect();
     let tags = tags_of(db, &ids).await?;
+    attach_tags(rows, tags)
+}
+
+/// Each row with its own of `tags` (sorted as given).
+fn attach_tags(
+    rows: Vec<kb_articles::Model>,
+    tags: Vec<(uuid::Uuid, String)>,
+) -> Result<Vec<Article>, StoreError> {
+    let mut by_article: HashMap<uuid::Uuid, Vec<String>> = HashMap::new();
+    for (id, tag) in tags {
+        by_article.entry(id).or_default().push(tag);
+    }
     rows.into_iter()
         .map(|row| {
-            let own = tags
-                .iter()
-                .filter(|(id, _)| *id == row.id)
-                .map(|(_, tag)| tag.clone())
-                .collect();
+            let own = by_article.remove(&row.id).unwrap_or_default();
             to_article(row, own)
         })
         .collect()
+}
+
+/// Advances the search generation (see `devforge_support::search_index`), inside the
+/// transaction of the change it counts.
+async fn advance_search_generation(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    db.execute_unprepared("UPDATE kb_search_generation SET generation = generation + 1")
+        .await
+        .map_err(store_error)?;
+    Ok(())
 }
 
 async fn find_by_slug(
@@ -190,6 +208,7 @@ impl KnowledgeBaseRepository for SqlSupportStore {
         .insert(&txn)
         .await
         .map_err(store_error)?;
+        advance_search_generation(&txn).await?;
         replace_tags(&txn, id, &article.tags).await?;
         insert_revision(
             &txn,
@@ -259,6 +278,7 @@ impl KnowledgeBaseRepository for SqlSupportStore {
             txn.rollback().await.map_err(store_error)?;
             return Ok(None);
         }
+        advance_search_generation(&txn).await?;
         let row = kb_articles::Entity::find()
             .filter(C::Slug.eq(slug.as_str()))
             .one(&txn)
@@ -281,7 +301,51 @@ impl KnowledgeBaseRepository for SqlSupportStore {
         filter: ArticleFilter,
         page: PageRequest,
     ) -> Result<Page<ArticleHit>, StoreError> {
-        super::article_search::list(self.conn(), filter, page).await
+        super::article_list::list(self.conn(), filter, page).await
+    }
+
+    async fn search_generation(&self) -> Result<u64, StoreError> {
+        let db = self.conn();
+        let read = Statement::from_string(
+            db.get_database_backend(),
+            "SELECT generation FROM kb_search_generation",
+        );
+        let row = db
+            .query_one_raw(read)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| StoreError::unexpected("kb_search_generation has no row"))?;
+        let generation: i64 = row.try_get("", "generation").map_err(store_error)?;
+        counter("search generation", generation)
+    }
+
+    async fn all_articles(&self) -> Result<Vec<Article>, StoreError> {
+        // Read in one transaction, so the tags belong to the rows read.
+        let txn = self.conn().begin().await.map_err(store_error)?;
+        let rows = kb_articles::Entity::find()
+            .all(&txn)
+            .await
+            .map_err(store_error)?;
+        let tags = kb_article_tags::Entity::find()
+            .order_by_asc(kb_article_tags::Column::Tag)
+            .all(&txn)
+            .await
+            .map_err(store_error)?;
+        txn.commit().await.map_err(store_error)?;
+        let tags = tags.into_iter().map(|t| (t.article_id, t.tag)).collect();
+        attach_tags(rows, tags)
+    }
+
+    async fn articles_by_id(&self, ids: &[ArticleId]) -> Result<Vec<Article>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = kb_articles::Entity::find()
+            .filter(kb_articles::Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .all(self.conn())
+            .await
+            .map_err(store_error)?;
+        with_tags(self.conn(), rows).await
     }
 
     async fn list_revisions(

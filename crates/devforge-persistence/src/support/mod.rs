@@ -1,13 +1,14 @@
 //! The support service's ports on SQL: tickets with their threads and history, and the
 //! knowledge base.
 //!
-//! Full-text search differs by database (PostgreSQL `tsvector` with the `english`
-//! configuration, SQLite FTS5 with the Porter tokenizer); the domain's
+//! Ticket search is SQL full text, which differs by database (PostgreSQL `tsvector` with
+//! the `english` configuration, SQLite FTS5 with the Porter tokenizer); the domain's
 //! [`devforge_domain::SearchQuery`] has already reduced the user's text to terms both
-//! treat alike, and `search_sql` turns those into each engine's query. Like the licensing
-//! adapter, transactions write before they read.
+//! treat alike, and `search_sql` turns those into each engine's query. Articles are
+//! searched in memory instead; this store keeps the search generation that tells an index
+//! when to rebuild. Like the licensing adapter, transactions write before they read.
 
-mod article_search;
+mod article_list;
 mod articles;
 mod stats;
 mod ticket_list;

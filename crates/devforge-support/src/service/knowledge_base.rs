@@ -197,9 +197,11 @@ impl<S: SupportStore, C: Clock> SupportService<S, C> {
             },
             category: category.map(|c| Label::parse("category", c)).transpose()?,
             tag: tag.map(|t| Label::parse("tag", t)).transpose()?,
-            query: q.map(SearchQuery::parse).transpose()?,
         };
-        Ok(self.store.list_articles(filter, page).await?)
+        match q.map(SearchQuery::parse).transpose()? {
+            Some(query) => self.search_articles(&query, &filter, page).await,
+            None => Ok(self.store.list_articles(filter, page).await?),
+        }
     }
 
     /// An article's revisions, newest first (staff).

@@ -1,6 +1,7 @@
 //! The support service: ticket rules in `tickets`, knowledge-base rules in
 //! `knowledge_base`, over one store and clock.
 
+mod article_search;
 mod knowledge_base;
 #[cfg(test)]
 mod tests;
@@ -11,7 +12,10 @@ pub use tickets::{OpenTicket, TicketChanges, TicketQuery};
 
 use crate::lifecycle::Lifecycle;
 use crate::ports::SupportStore;
+use crate::search_index::ArticleIndex;
+use article_search::ArticleSearch;
 use devforge_domain::{Clock, Role, UserId};
+use std::sync::Arc;
 
 /// Tunables of the support rules.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,15 +49,18 @@ pub struct SupportService<S, C> {
     store: S,
     clock: C,
     config: SupportConfig,
+    /// Shared by every copy ([`Self::with_store`]): one index per process.
+    search: Arc<ArticleSearch>,
 }
 
 impl<S: SupportStore, C: Clock> SupportService<S, C> {
-    /// A service over its ports.
-    pub fn new(store: S, clock: C, config: SupportConfig) -> Self {
+    /// A service over its ports; `articles` searches the knowledge base.
+    pub fn new(store: S, clock: C, config: SupportConfig, articles: Arc<dyn ArticleIndex>) -> Self {
         Self {
             store,
             clock,
             config,
+            search: Arc::new(ArticleSearch::new(articles)),
         }
     }
 
@@ -66,6 +73,7 @@ impl<S: SupportStore, C: Clock> SupportService<S, C> {
             store,
             clock: self.clock.clone(),
             config: self.config,
+            search: Arc::clone(&self.search),
         }
     }
 

@@ -5,16 +5,18 @@ use super::{
     TicketQuery,
 };
 use crate::error::SupportError;
-use crate::fakes::FakeStore;
+use crate::fakes::{FakeIndex, FakeStore};
 use crate::lifecycle::Lifecycle;
 use crate::thread::EventKind;
 use crate::{ArticleStatus, Category, Priority, Ticket, TicketStatus, Voter};
 use chrono::{Duration, TimeZone, Utc};
 use devforge_domain::{ManualClock, PageRequest, Role, UserId};
+use std::sync::Arc;
 
 struct World {
     service: SupportService<FakeStore, ManualClock>,
     store: FakeStore,
+    index: Arc<FakeIndex>,
     clock: ManualClock,
     customer: Actor,
     other: Actor,
@@ -38,9 +40,11 @@ fn world() -> World {
     };
     let agent = actor(Role::Support);
     store.add_staff(agent.user_id);
+    let index = Arc::new(FakeIndex::default());
     World {
-        service: SupportService::new(store.clone(), clock.clone(), config),
+        service: SupportService::new(store.clone(), clock.clone(), config, index.clone()),
         store,
+        index,
         clock,
         customer: actor(Role::User),
         other: actor(Role::User),
@@ -389,5 +393,74 @@ async fn one_vote_per_voter_which_may_change() -> Result<(), SupportError> {
     };
     let counted = w.service.feedback(anonymous, "guide", true).await?;
     assert_eq!((counted.helpful_yes, counted.helpful_no), (1, 1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn search_rebuilds_the_index_only_after_a_change_to_what_it_reads() -> Result<(), SupportError>
+{
+    let w = world();
+    w.service
+        .create_article(w.agent, article("guide", ArticleStatus::Published))
+        .await?;
+    let search = |q: &'static str| {
+        w.service
+            .articles(None, None, None, None, Some(q), PageRequest::default())
+    };
+    let found = search("install").await?;
+    assert_eq!((found.total, w.index.rebuilds()), (1, 1));
+    assert!(
+        found.items[0].snippet.is_some(),
+        "a search hit carries a snippet"
+    );
+    search("press").await?;
+    assert_eq!(w.index.rebuilds(), 1, "nothing changed, nothing rebuilt");
+
+    w.service
+        .feedback(Voter::User(w.customer.user_id), "guide", true)
+        .await?;
+    let voted = search("install").await?;
+    assert_eq!(w.index.rebuilds(), 1, "a vote is not searched");
+    assert_eq!(
+        voted.items[0].article.helpful_yes, 1,
+        "hits are read back from the store"
+    );
+
+    let archive = ArticleChanges {
+        status: Some(ArticleStatus::Archived),
+        ..ArticleChanges::default()
+    };
+    w.service.update_article(w.agent, "guide", archive).await?;
+    assert_eq!(search("install").await?.total, 0, "archived is not public");
+    assert_eq!(w.index.rebuilds(), 2);
+    assert_eq!(
+        search("the").await?.total,
+        0,
+        "only stop words match nothing"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn searches_that_find_the_index_behind_together_rebuild_it_once() -> Result<(), SupportError>
+{
+    let w = world();
+    w.service
+        .create_article(w.agent, article("guide", ArticleStatus::Published))
+        .await?;
+    let searches = (0..8).map(|_| {
+        w.service.articles(
+            None,
+            None,
+            None,
+            None,
+            Some("install"),
+            PageRequest::default(),
+        )
+    });
+    for found in futures_util::future::join_all(searches).await {
+        assert_eq!(found?.total, 1);
+    }
+    assert_eq!(w.index.rebuilds(), 1);
     Ok(())
 }
