@@ -78,7 +78,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("validate") => validate(&Options::parse(&args[1..])?),
         Some("search") => crate::search::run(&args[1..]),
-        _ => Err("usage: cargo xtask bench validate [--licenses N] [--seconds S] [--reps R] [--connections C] [--workers W] [--pool P]\n       cargo xtask bench search [--from TSV] [--queries FILE] [--seconds S] [--connections C] [--sqlite false]".into()),
+        Some("kb") => crate::bench_kb::run(&args[1..]),
+        _ => Err("usage: cargo xtask bench validate [--licenses N] [--seconds S] [--reps R] [--connections C] [--workers W] [--pool P]\n       cargo xtask bench search [--from TSV] [--queries FILE] [--seconds S] [--connections C] [--sqlite false]\n       cargo xtask bench kb [--articles N] [--baseline SERVER]... [--seconds S] [--connections C] [--sqlite false]".into()),
     }
 }
 

@@ -322,7 +322,7 @@ fn post(url: &str, body: &str, token: Option<&str>) -> Result<(u16, String), Str
 }
 
 /// The first string value of `"name":"..."` in a JSON text.
-fn field(json: &str, name: &str) -> Option<String> {
+pub(crate) fn field(json: &str, name: &str) -> Option<String> {
     let start = json.find(&format!("\"{name}\":\""))? + name.len() + 4;
     let end = json[start..].find('"')?;
     Some(json[start..start + end].to_owned())

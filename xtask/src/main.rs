@@ -9,7 +9,8 @@
 //! - `ci`: what CI checks: formatting, clippy with warnings denied, the dependency direction
 //!   of the inner crates, then `test`.
 //! - `bench validate`: the license-validation load benchmark (see `bench.rs`);
-//!   `bench search`: the marketplace listings benchmark (see `search.rs`).
+//!   `bench search`: the marketplace listings benchmark (see `search.rs`);
+//!   `bench kb`: the knowledge-base search benchmark (see `bench_kb.rs`).
 //! - `openapi`: writes the server's OpenAPI document to `clients/openapi.json` (from the
 //!   routes, without serving), which the clients are generated from.
 //! - `cluster`: three release instances behind nginx on one PostgreSQL, Redis and S3 store,
@@ -18,13 +19,14 @@
 //! It stays dependency-free so it compiles in a second, and calls cargo through `$CARGO`.
 
 mod bench;
+mod bench_kb;
 mod bench_mixed;
 mod cluster;
 mod search;
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search [...]|cluster|openapi>";
+const USAGE: &str = "usage: cargo xtask <migrate ARGS...|billing ARGS...|test [ARGS...]|ci|check-deps|bench validate|search|kb [...]|cluster|openapi>";
 
 /// Crates that must never depend on the web framework or the ORM.
 const INNER_CRATES: [&str; 6] = [

@@ -85,7 +85,7 @@ impl Options {
 }
 
 /// A file's text, gunzipped (by the system's `gzip`) when its name ends in `.gz`.
-fn read_data(path: &Path) -> Result<String, String> {
+pub(crate) fn read_data(path: &Path) -> Result<String, String> {
     if path.extension().is_some_and(|e| e == "gz") {
         let output = Command::new("gzip")
             .arg("-dc")
@@ -106,7 +106,7 @@ fn read_data(path: &Path) -> Result<String, String> {
 }
 
 /// `text` as a URL query value: everything but unreserved characters percent-encoded.
-fn url_encoded(text: &str) -> String {
+pub(crate) fn url_encoded(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -199,18 +199,19 @@ const INDEX: &str = "listing index";
 struct Measured {
     mode: &'static str,
     mix: &'static str,
-    load: Load,
+    load: Percentiles,
 }
 
-struct Load {
-    rps: f64,
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    errors: u64,
+/// What a `wrk` run with [`script`]'s percentiles reported.
+pub(crate) struct Percentiles {
+    pub(crate) rps: f64,
+    pub(crate) p50: f64,
+    pub(crate) p95: f64,
+    pub(crate) p99: f64,
+    pub(crate) errors: u64,
 }
 
-fn script(dir: &Path, name: &str, paths: &[String]) -> Result<PathBuf, String> {
+pub(crate) fn script(dir: &Path, name: &str, paths: &[String]) -> Result<PathBuf, String> {
     let path = dir.join(format!("{}.lua", name.replace([' ', '='], "-")));
     let mut file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
     let list = paths
@@ -246,11 +247,17 @@ end
     Ok(path)
 }
 
-fn wrk(script: &Path, base: &str, options: &Options, seconds: u32) -> Result<Load, String> {
+/// Runs `wrk` with a [`script`] against `base` for `seconds`.
+pub(crate) fn wrk_percentiles(
+    script: &Path,
+    base: &str,
+    connections: u32,
+    seconds: u32,
+) -> Result<Percentiles, String> {
     let output = Command::new("wrk")
         .args([
             "-t2",
-            &format!("-c{}", options.connections),
+            &format!("-c{connections}"),
             &format!("-d{seconds}s"),
             "-s",
         ])
@@ -262,7 +269,7 @@ fn wrk(script: &Path, base: &str, options: &Options, seconds: u32) -> Result<Loa
     if !output.status.success() {
         return Err(format!("wrk failed: {text}"));
     }
-    let mut load = Load {
+    let mut load = Percentiles {
         rps: 0.0,
         p50: f64::NAN,
         p95: f64::NAN,
@@ -358,8 +365,8 @@ fn bench_database(
         let mut under_load: f64 = 0.0;
         for (name, paths) in mixes {
             let script = script(dir, name, paths)?;
-            wrk(&script, &base, options, 3)?;
-            let load = wrk(&script, &base, options, options.seconds)?;
+            wrk_percentiles(&script, &base, options.connections, 3)?;
+            let load = wrk_percentiles(&script, &base, options.connections, options.seconds)?;
             under_load = under_load.max(rss_mb(child.id()).unwrap_or(0.0));
             eprintln!(
                 "{label} {name} ({}): {:.0} rps, p95 {:.2} ms",
