@@ -730,6 +730,49 @@ fn pgbench(url: &str, options: &Options) -> Result<f64, String> {
         })
 }
 
+/// One request by `curl`: the status, the body, and the time curl took for it in ms.
+pub(crate) fn curl(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<(u16, String, f64), String> {
+    let mut command = Command::new("curl");
+    command.args(["-s", "-X", method, "-w", "\n%{http_code} %{time_total}"]);
+    if body.is_some() {
+        command.args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            "@-",
+        ]);
+    }
+    if let Some(token) = token {
+        command.args(["-H", &format!("Authorization: Bearer {token}")]);
+    }
+    command.arg(url).stdin(std::process::Stdio::piped());
+    command.stdout(std::process::Stdio::piped());
+    let mut child = command.spawn().map_err(|e| format!("curl: {e}"))?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().ok_or("curl has no stdin")?;
+        stdin
+            .write_all(body.unwrap_or("").as_bytes())
+            .map_err(|e| format!("curl: {e}"))?;
+    }
+    let output = child.wait_with_output().map_err(|e| format!("curl: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (answer, tail) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let mut tail = tail.split_whitespace();
+    let status = tail
+        .next()
+        .and_then(|s| s.parse().ok())
+        .filter(|s| *s != 0)
+        .ok_or_else(|| format!("curl got no answer from {url}"))?;
+    let seconds: f64 = tail.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+    Ok((status, answer.to_owned(), seconds * 1000.0))
+}
+
 pub(crate) fn psql(url: &str, sql: &str) -> Result<(), String> {
     run_quiet(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql]))
 }

@@ -21,12 +21,11 @@
 //! server's RSS under load and at its peak, per database and server.
 
 use crate::bench::{
-    build_release_server, ensure_tool, median, peak_rss_mb, psql, rss_mb, run_quiet,
+    build_release_server, curl, ensure_tool, median, peak_rss_mb, psql, rss_mb, run_quiet,
     server_command, start_server, stop, with_database,
 };
 use crate::search::{Percentiles, read_data, script, url_encoded, wrk_percentiles};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 const SUPPORT_EMAIL: &str = "bench-support@example.com";
@@ -197,49 +196,6 @@ impl Article {
     }
 }
 
-/// One request by `curl`: the status, the body, and the time curl took for it in ms.
-fn curl(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-    token: Option<&str>,
-) -> Result<(u16, String, f64), String> {
-    let mut command = Command::new("curl");
-    command.args(["-s", "-X", method, "-w", "\n%{http_code} %{time_total}"]);
-    if body.is_some() {
-        command.args([
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            "@-",
-        ]);
-    }
-    if let Some(token) = token {
-        command.args(["-H", &format!("Authorization: Bearer {token}")]);
-    }
-    command.arg(url).stdin(std::process::Stdio::piped());
-    command.stdout(std::process::Stdio::piped());
-    let mut child = command.spawn().map_err(|e| format!("curl: {e}"))?;
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().ok_or("curl has no stdin")?;
-        stdin
-            .write_all(body.unwrap_or("").as_bytes())
-            .map_err(|e| format!("curl: {e}"))?;
-    }
-    let output = child.wait_with_output().map_err(|e| format!("curl: {e}"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (answer, tail) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let mut tail = tail.split_whitespace();
-    let status = tail
-        .next()
-        .and_then(|s| s.parse().ok())
-        .filter(|s| *s != 0)
-        .ok_or_else(|| format!("curl got no answer from {url}"))?;
-    let seconds: f64 = tail.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
-    Ok((status, answer.to_owned(), seconds * 1000.0))
-}
-
 /// What every server is given: the articles it stores and the searches it answers.
 struct Workload {
     articles: Vec<Article>,
@@ -372,6 +328,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let release = build_release_server()?;
     let articles = articles(&read_data(&options.catalogue)?, options.articles)?;
     let paths = queries(&articles);
+    if paths.is_empty() {
+        return Err("no article title has a word to search for".into());
+    }
     let workload = Workload { articles, paths };
     let mut servers = vec![("release build".to_owned(), release)];
     for baseline in &options.baselines {

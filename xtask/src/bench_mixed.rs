@@ -295,30 +295,7 @@ fn validation_code(base: &str, key: &str) -> Result<String, String> {
 
 /// A JSON POST with curl: the status and the body.
 fn post(url: &str, body: &str, token: Option<&str>) -> Result<(u16, String), String> {
-    let mut command = Command::new("curl");
-    command
-        .args([
-            "-s",
-            "-w",
-            "\n%{http_code}",
-            "-H",
-            "Content-Type: application/json",
-        ])
-        .args(["-d", body]);
-    if let Some(token) = token {
-        command.args(["-H", &format!("Authorization: Bearer {token}")]);
-    }
-    let output = command
-        .arg(url)
-        .output()
-        .map_err(|e| format!("curl: {e}"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (answer, status) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let status = status
-        .trim()
-        .parse()
-        .map_err(|_| format!("curl got no answer from {url}"))?;
-    Ok((status, answer.to_owned()))
+    crate::bench::curl("POST", url, Some(body), token).map(|(status, answer, _)| (status, answer))
 }
 
 /// The first string value of `"name":"..."` in a JSON text.
